@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from api_helpers import issue
@@ -157,3 +160,65 @@ def test_pg_restore_s_session_gets_postgresql_s_stall_limits_and_the_url_s_own_w
     finally:
         engine.dispose()
     assert seen == {("7000", "10", "3")}, seen
+
+
+def keepalive_seconds(local_port: int, remote_port: int) -> float | None:
+    """The seconds left before the kernel probes the TCP connection 127.0.0.1:``local_port`` ->
+    127.0.0.1:``remote_port`` from its end (its keepalive timer, /proc/net/tcp), None while another timer runs
+    (data not acknowledged yet) or none."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        ends = [int(address.rsplit(":", 1)[1], 16) for address in fields[1:3]]
+        if fields[3] == "01" and ends == [local_port, remote_port]:  # 01: ESTABLISHED
+            timer, left = fields[5].split(":")  # (tr:tm->when, in clock ticks)
+            return int(left, 16) / os.sysconf("SC_CLK_TCK") if timer == "02" else None
+    raise AssertionError(f"no connection 127.0.0.1:{local_port} -> 127.0.0.1:{remote_port}")
+
+
+def pg_dump_s_keepalives(url: str, dump: Path) -> tuple[float | None, float | None]:
+    """The keepalive timers of a ``backup`` of ``url``'s pg_dump, seen from its own end and from PostgreSQL's,
+    while it waits for a table the test holds locked (an idle connection: its timers run down from the
+    keepalive idle time its end was given)."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1).split("?")[0])
+    try:
+        with engine.connect() as holder, engine.connect() as watch, ThreadPoolExecutor(1) as pool:
+            holder.execute(text("LOCK TABLE kept IN ACCESS EXCLUSIVE MODE"))
+            dumped = pool.submit(backup, url, dump)
+            waiting = text(
+                "SELECT client_port FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'pg_dump' AND wait_event_type = 'Lock'"
+            )
+            deadline = time.monotonic() + 30
+            while (port := watch.execute(waiting).scalar()) is None:
+                assert time.monotonic() < deadline and not dumped.done(), "pg_dump never waited for the table"
+                watch.rollback()
+                time.sleep(0.05)
+            # (until its last packet is acknowledged: the kernel's retransmission timer runs meanwhile)
+            while None in (seen := (keepalive_seconds(port, 5432), keepalive_seconds(5432, port))):
+                assert time.monotonic() < deadline, f"no keepalive timer on pg_dump's connection: {seen}"
+                time.sleep(0.05)
+            holder.rollback()  # the dump goes on and ends
+            dumped.result(timeout=30)
+    finally:
+        engine.dispose()
+    return seen
+
+
+@pytest.mark.postgres
+def test_pg_dump_s_connection_gets_the_stall_limits_on_both_ends_and_the_url_s_own_win(pg_url, tmp_path, monkeypatch):
+    """pg_dump's session, as the server's own (db.pg_limits): its end probes a silent PostgreSQL after 10 s
+    idle (libpq's keepalives_idle) and PostgreSQL's end probes a silent pg_dump as soon (tcp_keepalives_idle
+    in its options), not after the system's 2 hours; the URL's own values win. Seen on the connection
+    itself, in the kernel's keepalive timers of both its sockets."""
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as db:
+        db.execute(text("CREATE TABLE kept (id int)"))
+    engine.dispose()
+    ours, theirs = pg_dump_s_keepalives(pg_url, tmp_path / "ours.backup")
+    assert ours is not None and 0 < ours <= 10, ours
+    assert theirs is not None and 0 < theirs <= 10, theirs
+    own = f"{pg_url}?keepalives_idle=300&options=-c%20tcp_keepalives_idle%3D400"
+    ours, theirs = pg_dump_s_keepalives(own, tmp_path / "own.backup")
+    assert ours is not None and 240 < ours <= 300, ours
+    assert theirs is not None and 340 < theirs <= 400, theirs
