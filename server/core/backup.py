@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .db import PG_CONNECTION_LIMITS, pg_limits
+from .db import pg_connect_timeout, pg_limits
 from .i18n import Phrase, translate
 
 
@@ -64,13 +64,6 @@ def _address(url):
     return f"{host}:{url.port or os.environ.get('PGPORT') or 5432}"
 
 
-def _connect_timeout(url) -> str:
-    """The seconds the tool waits for an answer to its connect: the URL's, else PGCONNECT_TIMEOUT, else the
-    server's own (db.PG_CONNECTION_LIMITS)."""
-    given = url.query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
-    return str(given or PG_CONNECTION_LIMITS["connect_timeout"])
-
-
 def _run(command: list[str], url) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
@@ -82,7 +75,7 @@ def _run(command: list[str], url) -> None:
         said = done.stderr.strip()
         if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
             key = NO_ANSWER[command[0]]
-            params = {"address": _address(url), "seconds": _connect_timeout(url)}
+            params = {"address": _address(url), "seconds": pg_connect_timeout(url.query)}
             raise BackupError(f"{translate(key, 'en', **params)}: {said}", said=(key, params), detail=said)
         raise BackupError(f"{command[0]} failed: {said}")
 
