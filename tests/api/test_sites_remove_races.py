@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 from api_helpers import ALL_DAY_HOURS as HOURS
 from one_day_helpers import within_one_day
+from pg_lock_helpers import until_one_waits_for_a_lock
 from site_helpers import bearer
 from sqlalchemy import create_engine, text
 
@@ -112,8 +113,10 @@ def removal_while_uncommitted(pg_url: str, http, site_id: str, statement: str, p
             answer = {}
             removal = threading.Thread(target=lambda: answer.update(r=http.delete(f"/api/v1/admin/sites/{site_id}")))
             removal.start()
-            time.sleep(1.5)  # the removal counted nothing of it and waits on a row it holds
-            assert removal.is_alive(), answer["r"].text
+            # the removal counted nothing of it and waits on a row it holds (seen waiting, however slow the host)
+            waited = until_one_waits_for_a_lock(engine, seconds=30, unless=lambda: not removal.is_alive())
+            ended = f"it answered {answer['r'].status_code} {answer['r'].text}" if "r" in answer else "30 s"
+            assert waited and removal.is_alive(), f"the removal did not wait on the row: {ended}"
             other.commit()
         removal.join(10)
     finally:
