@@ -83,10 +83,10 @@ def _their_connect_timeout(query):
     return query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
 
 
-def pg_connect_timeout(query, client_limits: dict = PG_CONNECTION_LIMITS) -> str:
+def pg_connect_timeout(query) -> str:
     """The seconds a connection made by ``pg_limits``' rule waits for an answer to its connect (to name
-    them in a message): the URL's or libpq's environment's, else ``client_limits``'."""
-    return str(_their_connect_timeout(query) or client_limits["connect_timeout"])
+    them in a message): the URL's or libpq's environment's, else ours."""
+    return str(_their_connect_timeout(query) or PG_CONNECTION_LIMITS["connect_timeout"])
 
 
 def pg_limits(query, client_limits: dict = PG_CONNECTION_LIMITS) -> dict:

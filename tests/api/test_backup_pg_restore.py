@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from api_helpers import issue
 from one_day_helpers import within_one_day
-from sqlalchemy import create_engine, text
+from pg_lock_helpers import pg_engine
+from sqlalchemy import text
 
 pytestmark = pytest.mark.postgres
 LAND_SERVICE = {
@@ -29,7 +30,7 @@ CENTRE = {
 
 
 def centre_of(url: str) -> dict[str, list[tuple]]:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = pg_engine(url)
     try:
         with engine.connect() as db:
             return {what: [tuple(row) for row in db.execute(text(query))] for what, query in CENTRE.items()}
@@ -97,17 +98,19 @@ def test_a_restore_over_a_database_that_went_on_replaces_it(live_server, migrate
     assert all(http.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404 for ticket in later)
 
 
-def refused_and_unchanged(srv, url: str, file) -> str:
-    """The restore of ``file`` refused in a sentence (Vietnamese, then English) naming it and saying nothing
-    was changed; the database as it was. Its refusal."""
+def refused_and_unchanged(srv, url: str, file) -> tuple[str, str]:
+    """The restore of ``file`` refused in a sentence naming it and saying nothing was changed, in Vietnamese
+    then in English, the tool's own words after them; the database as it was. The English sentence and the
+    tool's words."""
     before = centre_of(url)
     result = srv.cli("restore", "--yes", str(file), check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    vi, en = result.stderr.splitlines()[:2]
+    vi, en, *words = result.stderr.splitlines()
     assert vi.startswith(f"Lỗi: không khôi phục được từ {file}: ") and vi.endswith("; chưa thay đổi gì"), vi
+    assert not {"failed", "error", "nothing"} & set(vi.split()), vi  # (no English in the Vietnamese line)
     assert en.startswith(f"could not restore from {file}: ") and en.endswith("; nothing was changed"), en
     assert centre_of(url) == before
-    return result.stderr
+    return en, "\n".join(words)
 
 
 def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(live_server, migrated_pg_url, tmp_path):
@@ -116,8 +119,9 @@ def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(live_server,
     srv.stop()
     junk = tmp_path / "junk.backup"
     junk.write_bytes(b"this is not a database" * 100)
-    said = refused_and_unchanged(srv, migrated_pg_url, junk)
-    assert "does not appear to be a valid archive" in said  # (pg_restore's own words, once)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, junk)
+    assert said.endswith(": pg_restore stopped with an error (its own words below); nothing was changed"), said
+    assert "does not appear to be a valid archive" in words  # (pg_restore's own words, once, on their own)
     goes_on_after(srv, kept)
 
 
