@@ -1,25 +1,34 @@
-"""PostgreSQL tests of two processes (threads on their own connections) that race for a row."""
+"""PostgreSQL tests of two processes (threads on their own connections) that race for a row, and the
+engine of a test database's URL."""
 
 from __future__ import annotations
 
 import time
 import zlib
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 _WAITING_FOR_A_LOCK = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    " AND query ILIKE :statement"
+    " AND query ILIKE :statement AND (CAST(:blocker AS int) IS NULL OR :blocker = ANY(pg_blocking_pids(pid)))"
 )
 
 
-def until_one_waits_for_a_lock(engine, seconds: float = 10, unless=lambda: False, statement: str = "%") -> bool:
+def pg_engine(url: str):
+    """A SQLAlchemy engine of the PostgreSQL database ``url`` (a fixture's postgresql:// URL), by psycopg 3."""
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def until_one_waits_for_a_lock(
+    engine, seconds: float = 10, unless=lambda: False, statement: str = "%", blocked_by: int | None = None
+) -> bool:
     """Whether, within ``seconds``, a connection of the test's database waits for a lock another holds
-    in a statement ``ILIKE statement`` (any, by default; False as soon as ``unless()``: what would wait
-    is done without waiting)."""
+    in a statement ``ILIKE statement`` (any, by default), held by the backend ``blocked_by`` if given (False
+    as soon as ``unless()``: what would wait is done without waiting)."""
     with engine.connect() as conn:
         deadline = time.monotonic() + seconds
-        while not conn.execute(_WAITING_FOR_A_LOCK, {"statement": statement}).scalar():
+        wanted = {"statement": statement, "blocker": blocked_by}
+        while not conn.execute(_WAITING_FOR_A_LOCK, wanted).scalar():
             if time.monotonic() > deadline or unless():
                 return False
             conn.rollback()

@@ -77,18 +77,21 @@ def accepts(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _listening_inodes(port: int) -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def tcp_rows(tables=("/proc/net/tcp", "/proc/net/tcp6")):
+    """The kernel's TCP sockets, each as (its local port, its remote port, its fields): /proc/net/tcp's
+    columns (3: its state, 5: its timer, 9: its inode); none when there is no such table (not Linux)."""
+    for table in tables:
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
             fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                inodes.add(fields[9])
-    return inodes
+            yield int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16), fields
+
+
+def _listening_inodes(port: int) -> set[str]:
+    return {fields[9] for local, _, fields in tcp_rows() if fields[3] == "0A" and local == port}  # 0A: LISTEN
 
 
 def belongs_to(pid: int, port: int) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import config_path
+from ..core.i18n import Phrase
 from ..core.running import servers_running
 from .common import (
     CONFIG_HELP,
@@ -144,8 +145,15 @@ def backup_command(file, config_file):
     try:
         backup(database_url(config_file), file)
     except BackupError as error:
-        raise click.ClickException(say(error.said, detail=error.detail) if error.said else str(error)) from None
+        raise click.ClickException(_failed("cli_backup_failed", file, error, "cli_nothing_backed_up")) from None
     click.echo(say(("cli_backed_up", {"file": str(file.resolve())})), err=True)
+
+
+def _failed(key: str, file: Path, error, nothing: str) -> str:
+    """A backup's or restore's refusal: what failed on ``file`` and why (a BackupError's reason) in each
+    language, what was not done, then the tool's own words on a line of their own."""
+    reason = Phrase(error.said[0], **error.said[1])
+    return say((key, {"file": str(file), "reason": reason}), nothing, detail=error.detail)
 
 
 @click.command("restore")
@@ -182,11 +190,9 @@ def restore_command(file, config_file, yes):
             raise click.ClickException(say("cli_aborted"))
     try:
         restore(url, file)
-    except BackupError as error:  # the tool's own reason (pg_restore's) kept as it said it
-        if error.said:
-            raise click.ClickException(say(error.said, detail=error.detail)) from None
-        said = {"file": str(file), "reason": str(error).strip().replace("\n", " ")}
-        raise click.ClickException(say(("cli_restore_failed", said))) from None
+    except BackupError as error:
+        # (a refused restore changed nothing: SQLite checks the file first, PostgreSQL undoes its one transaction)
+        raise click.ClickException(_failed("cli_restore_failed", file, error, "cli_nothing_changed")) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
 
 

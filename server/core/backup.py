@@ -15,21 +15,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .db import PG_CONNECTION_LIMITS, pg_limits
+from .db import pg_connect_timeout, pg_limits
 from .i18n import Phrase, translate
 
 
 class BackupError(Exception):
-    """Nothing was changed; the message says why and what to do. ``said``: where the catalogs have its
-    sentence, (key, params) for a command to say in both languages; ``detail``: the tool's own words."""
+    """Nothing was changed. ``said``: why, as (catalog key, params), for a command to say in both languages;
+    ``detail``: a tool's own words, if it gave any (its message: the English sentence, then the tool's words)."""
 
-    def __init__(self, message: str, said: tuple | None = None, detail: str | None = None):
-        super().__init__(message)
-        self.said, self.detail = said, detail
-
-
-# a tool's refusal when libpq says "timeout expired" (a connect that got no answer)
-NO_ANSWER = {"pg_dump": "cli_backup_no_answer", "pg_restore": "cli_restore_no_answer"}
+    def __init__(self, key: str, detail: str | None = None, **params):
+        self.said, self.detail = (key, params), detail
+        super().__init__(": ".join(filter(None, [translate(key, "en", **params), detail])))
 
 
 def _sqlite_path(url) -> Path:
@@ -64,16 +60,9 @@ def _address(url):
     return f"{host}:{url.port or os.environ.get('PGPORT') or 5432}"
 
 
-def _connect_timeout(url) -> str:
-    """The seconds the tool waits for an answer to its connect: the URL's, else PGCONNECT_TIMEOUT, else the
-    server's own (db.PG_CONNECTION_LIMITS)."""
-    given = url.query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
-    return str(given or PG_CONNECTION_LIMITS["connect_timeout"])
-
-
 def _run(command: list[str], url) -> None:
     if shutil.which(command[0]) is None:
-        raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
+        raise BackupError("cli_pg_tool_missing", tool=command[0])
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
@@ -81,10 +70,9 @@ def _run(command: list[str], url) -> None:
     if done.returncode != 0:
         said = done.stderr.strip()
         if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
-            key = NO_ANSWER[command[0]]
-            params = {"address": _address(url), "seconds": _connect_timeout(url)}
-            raise BackupError(f"{translate(key, 'en', **params)}: {said}", said=(key, params), detail=said)
-        raise BackupError(f"{command[0]} failed: {said}")
+            seconds = pg_connect_timeout(url.query)
+            raise BackupError("cli_pg_no_answer", said, address=_address(url), seconds=seconds)
+        raise BackupError("cli_pg_tool_refused", said, tool=command[0])
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -99,7 +87,7 @@ def backup(database_url: str, target: Path) -> None:
         if url.get_backend_name() == "sqlite":
             source_path = _sqlite_path(url)
             if not source_path.exists():
-                raise BackupError(f"there is no database at {source_path} yet (start the server once)")
+                raise BackupError("cli_backup_no_database", path=str(source_path))
             source = sqlite3.connect(source_path)
             copy = sqlite3.connect(partial)
             try:
@@ -121,7 +109,7 @@ def restore(database_url: str, source: Path) -> None:
     url = make_url(database_url)
     source = source.resolve()
     if not source.is_file():
-        raise BackupError(f"there is no backup file {source}")
+        raise BackupError("cli_restore_no_file")
     if url.get_backend_name() == "sqlite":
         try:
             with sqlite3.connect(source) as check:
@@ -129,7 +117,7 @@ def restore(database_url: str, source: Path) -> None:
         except sqlite3.DatabaseError:
             sound = False
         if not sound:
-            raise BackupError(f"{source} is not a sound SQLite database; nothing was restored")
+            raise BackupError("cli_restore_not_sqlite")
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         backup_copy = sqlite3.connect(source)

@@ -78,12 +78,23 @@ PG_SERVER_LIMITS = (
 )
 
 
+def _their_connect_timeout(query):
+    """The connect timeout the URL's ``query`` gives, else libpq's PGCONNECT_TIMEOUT (libpq reads it itself)."""
+    return query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+
+
+def pg_connect_timeout(query) -> str:
+    """The seconds a connection made by ``pg_limits``' rule waits for an answer to its connect (to name
+    them in a message): the URL's or libpq's environment's, else ours."""
+    return str(_their_connect_timeout(query) or PG_CONNECTION_LIMITS["connect_timeout"])
+
+
 def pg_limits(query, client_limits: dict = PG_CONNECTION_LIMITS) -> dict:
     """The ``connect_args`` of a PostgreSQL connection made from a URL whose query is ``query``:
     ``client_limits`` (libpq's) but those the URL's ``query`` (or the environment) sets itself, and
     ``PG_SERVER_LIMITS`` ahead of the URL's own ``options`` (or libpq's PGOPTIONS), which PostgreSQL reads
     later: theirs win. The pool's connections and a lease's own (lease.py) are made by this one rule."""
-    given = set(query) | ({"connect_timeout"} if os.environ.get("PGCONNECT_TIMEOUT") else set())
+    given = set(query) | ({"connect_timeout"} if _their_connect_timeout(query) else set())
     limits = {name: value for name, value in client_limits.items() if name not in given}
     theirs = query.get("options", os.environ.get("PGOPTIONS", ""))
     limits["options"] = f"{PG_SERVER_LIMITS} {theirs}".strip()

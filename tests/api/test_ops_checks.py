@@ -265,6 +265,6 @@ def test_a_file_pg_restore_refuses_is_said_in_vietnamese_first(live_server, migr
     refused = srv.cli("restore", "--yes", str(junk), check=False)
     said = refused.stderr
     assert refused.returncode != 0 and "Traceback" not in said, said
-    assert said.index(f"không khôi phục được từ {junk}: pg_restore failed") < said.index(
-        f"could not restore from {junk}: pg_restore failed"
+    assert said.index(f"không khôi phục được từ {junk}: pg_restore dừng vì lỗi") < said.index(
+        f"could not restore from {junk}: pg_restore stopped with an error"
     ), said

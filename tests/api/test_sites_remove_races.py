@@ -14,8 +14,9 @@ from collections import Counter
 import pytest
 from api_helpers import ALL_DAY_HOURS as HOURS
 from one_day_helpers import within_one_day
+from pg_lock_helpers import pg_engine, until_one_waits_for_a_lock
 from site_helpers import bearer
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 CLIENTS = 6
 
@@ -105,15 +106,27 @@ def test_numbers_asked_for_during_a_removal_on_postgresql(migrated_pg_url, live_
 def removal_while_uncommitted(pg_url: str, http, site_id: str, statement: str, params=lambda other: {}):
     """The answer to the removal of ``site_id`` asked for while another transaction has run ``statement``
     (with ``params(connection)``) but not committed yet; it commits while the removal waits on it."""
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = pg_engine(pg_url)
     try:
         with engine.connect() as other:
             other.execute(text(statement), params(other))
+            holder = other.execute(text("SELECT pg_backend_pid()")).scalar()
             answer = {}
-            removal = threading.Thread(target=lambda: answer.update(r=http.delete(f"/api/v1/admin/sites/{site_id}")))
+
+            def remove():
+                try:
+                    answer["r"] = http.delete(f"/api/v1/admin/sites/{site_id}")
+                except Exception as error:  # (the client gave up: said below)
+                    answer["e"] = error
+
+            removal = threading.Thread(target=remove)
             removal.start()
-            time.sleep(1.5)  # the removal counted nothing of it and waits on a row it holds
-            assert removal.is_alive(), answer["r"].text
+            # the removal counted nothing of it and waits on a row it holds (seen waiting, however slow the host)
+            alive = removal.is_alive
+            waited = until_one_waits_for_a_lock(engine, seconds=30, unless=lambda: not alive(), blocked_by=holder)
+            ended = f"it answered {answer['r'].status_code} {answer['r'].text}" if "r" in answer else None
+            ended = ended or (f"it raised {answer.get('e')!r}" if not alive() else "it did not wait within 30 s")
+            assert waited and removal.is_alive(), f"the removal did not wait on the row: {ended}"
             other.commit()
         removal.join(10)
     finally:

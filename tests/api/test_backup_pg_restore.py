@@ -1,0 +1,140 @@
+"""`queuekiosk restore` on PostgreSQL as an IT person meets it: a centre's dump restored into a new database
+or over one that went on after it (replaced, as the command asks), and a file that is not a whole backup
+refused with a sentence, the database left as it was (pg_restore --single-transaction)."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import issue
+from one_day_helpers import within_one_day
+from pg_lock_helpers import pg_engine
+from sqlalchemy import text
+
+pytestmark = pytest.mark.postgres
+LAND_SERVICE = {
+    "code": "DD",
+    "name": {"vi": "Đất đai", "en": "Land"},
+    "numbers": {"start": 8001, "end": 8999},
+    "target_wait_minutes": 20,
+}
+
+# what an IT person compares after a restore: the services, every ticket with its number, and where each
+# service's numbering stands
+CENTRE = {
+    "services": "SELECT site_id, code, name, range_start, range_end, active FROM services ORDER BY site_id, code",
+    "tickets": "SELECT t.public_id, s.code, t.number, t.business_day, t.status FROM tickets t"
+    " JOIN services s ON s.id = t.service_id ORDER BY t.id",
+    "numbering": "SELECT s.code, n.business_day, n.last_number FROM number_sequences n"
+    " JOIN services s ON s.id = n.service_id ORDER BY s.code, n.business_day",
+}
+
+
+def centre_of(url: str) -> dict[str, list[tuple]]:
+    engine = pg_engine(url)
+    try:
+        with engine.connect() as db:
+            return {what: [tuple(row) for row in db.execute(text(query))] for what, query in CENTRE.items()}
+    finally:
+        engine.dispose()
+
+
+def a_day_of_tickets(srv) -> list[dict]:
+    """Tickets of two services, one of them called to counter 1 (today's numbers: the test ends today)."""
+    within_one_day(120)
+    http = srv.session()
+    tickets = [issue(http, code) for code in ("HT", "CT", "HT", "CT", "HT")]
+    counter = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    called = http.post("/api/v1/counters/1/next", headers=counter)
+    assert called.status_code == 200, called.text
+    return tickets
+
+
+def goes_on_after(srv, kept: list[dict]) -> None:
+    """The server runs on the restored database: every kept ticket is there with its number, and each
+    service's next number follows its last one kept (none given twice)."""
+    srv.start()
+    http = srv.session()
+    for ticket in kept:
+        assert http.get(f"/api/v1/tickets/{ticket['id']}").json()["number"] == ticket["number"]
+    for code in ("HT", "CT"):
+        last = max(ticket["number"] for ticket in kept if ticket["service"] == code)
+        assert issue(http, code)["number"] == last + 1
+
+
+def test_a_dump_restored_into_a_new_database_is_the_same_centre(live_server, migrated_pg_url, pg_url, tmp_path):
+    """A PostgreSQL host lost: its nightly dump restored into an empty database of another (the URL changed
+    to it), and the server started there."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before = centre_of(migrated_pg_url)
+    srv.stop()
+    srv.env["QUEUEKIOSK_DATABASE_URL"] = pg_url  # (an empty database: no schema)
+    srv.cli("restore", "--yes", str(dump))
+    assert centre_of(pg_url) == before
+    goes_on_after(srv, kept)
+
+
+def test_a_restore_over_a_database_that_went_on_replaces_it(live_server, migrated_pg_url, tmp_path):
+    """What was done after the backup (tickets, a service added) is gone, as the command's question says
+    ("Replace everything in …"), and the day goes on from the backup's numbers."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before = centre_of(migrated_pg_url)
+    http = srv.session()
+    later = [issue(http, "HT"), issue(http, "CT")]
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    added = http.post("/api/v1/admin/services", headers=admin, json=LAND_SERVICE)
+    assert added.status_code == 201, added.text
+    assert centre_of(migrated_pg_url) != before
+    srv.stop()
+    srv.cli("restore", "--yes", str(dump))
+    assert centre_of(migrated_pg_url) == before
+    goes_on_after(srv, kept)
+    http = srv.session()
+    assert all(http.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404 for ticket in later)
+
+
+def refused_and_unchanged(srv, url: str, file) -> tuple[str, str]:
+    """The restore of ``file`` refused in a sentence naming it and saying nothing was changed, in Vietnamese
+    then in English, the tool's own words after them; the database as it was. The English sentence and the
+    tool's words."""
+    before = centre_of(url)
+    result = srv.cli("restore", "--yes", str(file), check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    vi, en, *words = result.stderr.splitlines()
+    assert vi.startswith(f"Lỗi: không khôi phục được từ {file}: ") and vi.endswith("; chưa thay đổi gì"), vi
+    assert not {"failed", "error", "nothing"} & set(vi.split()), vi  # (no English in the Vietnamese line)
+    assert en.startswith(f"could not restore from {file}: ") and en.endswith("; nothing was changed"), en
+    assert centre_of(url) == before
+    return en, "\n".join(words)
+
+
+def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(live_server, migrated_pg_url, tmp_path):
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    srv.stop()
+    junk = tmp_path / "junk.backup"
+    junk.write_bytes(b"this is not a database" * 100)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, junk)
+    assert said.endswith(": pg_restore stopped with an error (its own words below); nothing was changed"), said
+    assert "does not appear to be a valid archive" in words  # (pg_restore's own words, once, on their own)
+    goes_on_after(srv, kept)
+
+
+def test_a_backup_cut_short_is_refused_and_what_it_began_is_undone(live_server, migrated_pg_url, tmp_path):
+    """A dump cut short (a disk filled up, a copy interrupted): pg_restore has dropped and made the tables
+    again and loaded most rows when it finds the end missing; all of it is undone, in one transaction."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    kept.append(issue(srv.session(), "HT"))  # (after the backup: the database differs from the dump)
+    srv.stop()
+    cut = tmp_path / "cut.backup"
+    cut.write_bytes(dump.read_bytes()[:-40])  # (the last table's rows: the end of a custom-format dump)
+    refused_and_unchanged(srv, migrated_pg_url, cut)
+    goes_on_after(srv, kept)
