@@ -1,6 +1,7 @@
 """`queuekiosk restore` on PostgreSQL as an IT person meets it: a centre's dump restored into a new database
-or over one that went on after it (replaced, as the command asks), and a file that is not a whole backup
-refused with a sentence, the database left as it was (pg_restore --single-transaction)."""
+or over one that went on after it (replaced whole, as the command asks, a table made after the backup
+included), and a file that is not a whole backup, or a view of one's own over the centre's tables, refused
+with a sentence, the database left as it was (one transaction, committed only once the whole dump was read)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,48 @@ def centre_of(url: str) -> dict[str, list[tuple]]:
             return {what: [tuple(row) for row in db.execute(text(query))] for what, query in CENTRE.items()}
     finally:
         engine.dispose()
+
+
+def tables_of(url: str) -> dict[str, object]:
+    """The database's tables (with their rows' count) and views, and its schema's revision."""
+    engine = pg_engine(url)
+    try:
+        with engine.connect() as db:
+            names = (
+                db.execute(
+                    text(
+                        "SELECT relname FROM pg_class WHERE relkind IN ('r', 'v') AND relnamespace ="
+                        " 'public'::regnamespace ORDER BY relname"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return {
+                "tables": names,
+                "newer": db.execute(text("SELECT count(*) FROM newer")).scalar() if "newer" in names else None,
+                "revision": db.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+            }
+    finally:
+        engine.dispose()
+
+
+def made_in(url: str, *statements: str) -> None:
+    engine = pg_engine(url)
+    try:
+        with engine.begin() as db:
+            for statement in statements:
+                db.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+# what a later version's migration does: a table referring to the tickets, with a row, and the revision moved on
+NEWER_TABLE = (
+    "CREATE TABLE newer (id serial PRIMARY KEY, ticket_id integer NOT NULL REFERENCES tickets (id))",
+    "INSERT INTO newer (ticket_id) SELECT min(id) FROM tickets",
+)
+NEWER_REVISION = "UPDATE alembic_version SET version_num = '9999_newer'"
 
 
 def a_day_of_tickets(srv) -> list[dict]:
@@ -98,18 +141,35 @@ def test_a_restore_over_a_database_that_went_on_replaces_it(live_server, migrate
     assert all(http.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404 for ticket in later)
 
 
+def test_a_table_a_later_version_made_is_gone_after_the_restore(live_server, migrated_pg_url, tmp_path):
+    """Going back to the backup made before an upgrade, over the upgraded database: the table the newer
+    version's migration made (referring to the tickets, as one would) goes with everything else, the schema
+    is the backup's again, and the server of the backup's version starts on it."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before, backed_up = centre_of(migrated_pg_url), tables_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE, NEWER_REVISION)
+    srv.cli("restore", "--yes", str(dump))
+    assert tables_of(migrated_pg_url) == backed_up  # (no table "newer", the backup's revision)
+    assert centre_of(migrated_pg_url) == before
+    goes_on_after(srv, kept)
+
+
 def refused_and_unchanged(srv, url: str, file) -> tuple[str, str]:
     """The restore of ``file`` refused in a sentence naming it and saying nothing was changed, in Vietnamese
     then in English, the tool's own words after them; the database as it was. The English sentence and the
     tool's words."""
-    before = centre_of(url)
+    before, tables = centre_of(url), tables_of(url)
     result = srv.cli("restore", "--yes", str(file), check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     vi, en, *words = result.stderr.splitlines()
     assert vi.startswith(f"Lỗi: không khôi phục được từ {file}: ") and vi.endswith("; chưa thay đổi gì"), vi
     assert not {"failed", "error", "nothing"} & set(vi.split()), vi  # (no English in the Vietnamese line)
     assert en.startswith(f"could not restore from {file}: ") and en.endswith("; nothing was changed"), en
-    assert centre_of(url) == before
+    assert centre_of(url) == before and tables_of(url) == tables
     return en, "\n".join(words)
 
 
@@ -126,15 +186,35 @@ def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(live_server,
 
 
 def test_a_backup_cut_short_is_refused_and_what_it_began_is_undone(live_server, migrated_pg_url, tmp_path):
-    """A dump cut short (a disk filled up, a copy interrupted): pg_restore has dropped and made the tables
-    again and loaded most rows when it finds the end missing; all of it is undone, in one transaction."""
+    """A dump cut short (a disk filled up, a copy interrupted): the tables were dropped, made again and most
+    rows loaded when pg_restore finds the end missing; all of it is undone, in one transaction, a table made
+    after the backup (with its row) still there."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
     dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
     kept.append(issue(srv.session(), "HT"))  # (after the backup: the database differs from the dump)
     srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
     cut = tmp_path / "cut.backup"
     cut.write_bytes(dump.read_bytes()[:-40])  # (the last table's rows: the end of a custom-format dump)
-    refused_and_unchanged(srv, migrated_pg_url, cut)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, cut)
+    assert said.endswith(": pg_restore stopped with an error (its own words below); nothing was changed"), said
+    assert tables_of(migrated_pg_url)["newer"] == 1
+    goes_on_after(srv, kept)
+
+
+def test_a_view_of_one_s_own_over_the_tickets_refuses_the_restore_and_is_named(live_server, migrated_pg_url, tmp_path):
+    """A reporting view an IT person made over the tickets: the restore would have to drop it (it is not in
+    the backup), so it is refused, naming the view, rather than dropping it silently; nothing changed."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(migrated_pg_url, "CREATE VIEW tickets_per_day AS SELECT business_day, count(*) FROM tickets GROUP BY 1")
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ": view tickets_per_day depends on the centre's tables and is not in the backup: drop it" in said, said
+    assert "tickets_per_day" in words  # (PostgreSQL's own words)
+    assert "tickets_per_day" in tables_of(migrated_pg_url)["tables"]
     goes_on_after(srv, kept)
