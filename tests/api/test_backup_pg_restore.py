@@ -5,6 +5,8 @@ with a sentence, the database left as it was (one transaction, committed only on
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from api_helpers import issue
 from one_day_helpers import within_one_day
@@ -141,20 +143,35 @@ def test_a_restore_over_a_database_that_went_on_replaces_it(live_server, migrate
     assert all(http.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404 for ticket in later)
 
 
-def test_a_table_a_later_version_made_is_gone_after_the_restore(live_server, migrated_pg_url, tmp_path):
+@pytest.fixture
+def owned_pg_url(_pg_admin) -> str:
+    """A new database owned by a role of its own, not a superuser, as deployment.md has the server's
+    (`createdb -O queuekiosk queuekiosk`); the URL connects as that role."""
+    name = f"qk_test_{secrets.token_hex(6)}"
+    _pg_admin.execute(f'CREATE ROLE "{name}" LOGIN')
+    try:
+        _pg_admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+        yield f"postgresql://{name}@127.0.0.1:5432/{name}"
+    finally:
+        _pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_a_table_a_later_version_made_is_gone_after_the_restore(live_server, owned_pg_url, tmp_path):
     """Going back to the backup made before an upgrade, over the upgraded database: the table the newer
     version's migration made (referring to the tickets, as one would) goes with everything else, the schema
-    is the backup's again, and the server of the backup's version starts on it."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    is the backup's again, and the server of the backup's version starts on it. All of it as the database's
+    owner, not a superuser."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": owned_pg_url})
     kept = a_day_of_tickets(srv)
     dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
-    before, backed_up = centre_of(migrated_pg_url), tables_of(migrated_pg_url)
+    before, backed_up = centre_of(owned_pg_url), tables_of(owned_pg_url)
     srv.stop()
-    made_in(migrated_pg_url, *NEWER_TABLE, NEWER_REVISION)
+    made_in(owned_pg_url, *NEWER_TABLE, NEWER_REVISION)
     srv.cli("restore", "--yes", str(dump))
-    assert tables_of(migrated_pg_url) == backed_up  # (no table "newer", the backup's revision)
-    assert centre_of(migrated_pg_url) == before
+    assert tables_of(owned_pg_url) == backed_up  # (no table "newer", the backup's revision)
+    assert centre_of(owned_pg_url) == before
     goes_on_after(srv, kept)
 
 
