@@ -143,6 +143,8 @@ def restore(database_url: str, source: Path) -> None:
         try:
             replace_database(_pg_args(url), source, _tools_env(url, "pg_restore", "psql"))
         except Failed as failed:
+            if failed.large_objects:
+                raise BackupError("cli_restore_large_objects", failed.said) from None
             if failed.dependents:
                 objects, count = ", ".join(failed.dependents), len(failed.dependents)
                 raise BackupError("cli_restore_dependents", failed.said, objects=objects, count=count) from None
