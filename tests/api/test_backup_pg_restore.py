@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from api_helpers import issue
 from one_day_helpers import within_one_day
-from pg_lock_helpers import pg_engine
+from pg_lock_helpers import pg_engine, until_one_waits_for_a_lock
 from sqlalchemy import text
 
 from server.core import pg_replace
@@ -343,3 +346,112 @@ def _cmdline(pid: str) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # (ended meanwhile)
         return b""
+
+
+def restore_started(srv, dump) -> subprocess.Popen:
+    """``queuekiosk restore --yes dump`` started as a process of its own, to be signalled as a supervisor
+    (or ``kill -INT``) would: to it alone, not to its psql and pg_restore."""
+    command = [str(Path(sys.executable).parent / "queuekiosk"), "restore", "--yes", str(dump)]
+    return subprocess.Popen(
+        [*command, "--config", str(srv.config_path)],
+        env=srv.env,
+        cwd=srv.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def children_of(pid: int) -> dict[str, int]:
+    """The programs ``pid`` runs, by name: their pids."""
+    found = {}
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text()
+        except OSError:  # (ended meanwhile)
+            continue
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        if int(rest.split()[1]) == pid:
+            found[name] = int(child)
+    return found
+
+
+def test_an_interrupt_before_the_commit_changes_nothing_and_the_password_is_never_an_argument(
+    live_server, migrated_pg_url, tmp_path
+):
+    """A restore held up (another session holds a lock its drop of the tables waits for) is interrupted:
+    psql is stopped with it, no traceback, nothing changed. Meanwhile the database's password was in
+    psql's environment only, never on its command line (which every user of the machine can read)."""
+    password = f"pw-{secrets.token_hex(6)}"  # (trust authentication: where it goes is what is checked)
+    url = migrated_pg_url.replace("postgres@", f"postgres:{password}@", 1)
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *CITIZENS_PHONES)  # (megabytes: pg_restore's SQL does not fit in the pipe)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    before, tables = centre_of(migrated_pg_url), tables_of(migrated_pg_url)
+    engine = pg_engine(migrated_pg_url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE services IN ACCESS SHARE MODE"))
+            holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+            restore = restore_started(srv, dump)
+            try:
+                assert until_one_waits_for_a_lock(engine, 30, blocked_by=holder_pid), "the restore never waited"
+                psql = children_of(restore.pid)["psql"]
+                assert password.encode() not in Path(f"/proc/{psql}/cmdline").read_bytes()
+                assert f"PGPASSWORD={password}".encode() in Path(f"/proc/{psql}/environ").read_bytes().split(b"\0")
+                os.kill(restore.pid, signal.SIGINT)
+                out, err = restore.communicate(timeout=30)
+            finally:
+                restore.kill()
+            assert restore.returncode != 0 and "Traceback" not in err and "restored" not in out + err, err
+            assert not children_of(restore.pid) and not Path(f"/proc/{psql}").exists()
+            holder.rollback()
+    finally:
+        engine.dispose()
+    assert centre_of(migrated_pg_url) == before and tables_of(migrated_pg_url) == tables
+    goes_on_after(srv, kept)
+
+
+def test_an_interrupt_once_the_commit_was_sent_waits_for_it_and_says_restored(live_server, migrated_pg_url, tmp_path):
+    """psql still runs the end of the backup (a materialized view filled again, slowly here) when COMMIT was
+    already sent, and the restore is interrupted: it waits for psql and says what happened (restored), not
+    "Aborted" over a database that was replaced."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, "CREATE MATERIALIZED VIEW slowly AS SELECT pg_sleep(2) IS NULL AS slept")
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    engine = pg_engine(migrated_pg_url)
+    try:
+        restore = restore_started(srv, dump)
+        try:
+            assert until_refreshing(engine), "psql never filled the materialized view"
+            os.kill(restore.pid, signal.SIGINT)
+            out, err = restore.communicate(timeout=60)
+        finally:
+            restore.kill()
+    finally:
+        engine.dispose()
+    assert restore.returncode == 0 and f"restored from {dump}" in out + err and "Traceback" not in err, err
+    assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before
+    goes_on_after(srv, kept)
+
+
+def until_refreshing(engine, seconds: float = 30) -> bool:
+    with engine.connect() as conn:
+        deadline = time.monotonic() + seconds
+        while not conn.execute(text(REFRESHING)).scalar():
+            if time.monotonic() > deadline:
+                return False
+            conn.rollback()
+            time.sleep(0.02)
+    return True
+
+
+REFRESHING = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'REFRESH MATERIALIZED VIEW%slowly%'"
