@@ -1,8 +1,8 @@
 """Backing up and restoring the centre's database: the SQLite file, or PostgreSQL with its own tools.
 
 SQLite is copied with SQLite's online backup (a consistent copy while the server runs).
-PostgreSQL is dumped with ``pg_dump --format=custom`` and restored with ``pg_restore``
-(run as programs with their arguments, never through a shell).
+PostgreSQL is dumped with ``pg_dump --format=custom`` and restored with ``pg_restore`` and ``psql``
+in one transaction (pg_replace.py), run as programs with their arguments, never through a shell.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from .db import pg_connect_timeout, pg_limits
 from .i18n import Phrase, translate
+from .pg_replace import Failed, replace_database
 
 
 class BackupError(Exception):
@@ -33,11 +34,10 @@ def _sqlite_path(url) -> Path:
 
 
 def _pg_args(url) -> list[str]:
-    """pg_dump / pg_restore's connection: a libpq connection string of the URL's database, host, port, user and
+    """pg_dump's / psql's connection: a libpq connection string of the URL's database, host, port, user and
     query, and the stall limits of the server's own connections by their rule (db.pg_limits): a connect that
     gets no answer within 5 s, and a session whose other end vanished in a network stall ended within ~20 s on
-    both sides (on PostgreSQL's, a pg_restore --single-transaction's locks freed, not held for the system's
-    ~2 hours); a value the URL or libpq's environment (PGCONNECT_TIMEOUT, PGOPTIONS) gives wins. What the URL
+    both sides (on PostgreSQL's, a restore's locks freed, not held for the system's ~2 hours); a value the URL or libpq's environment (PGCONNECT_TIMEOUT, PGOPTIONS) gives wins. What the URL
     leaves out (host, port ...) libpq takes from its environment (PGHOST ...). The password is never in it:
     any user of the machine can read a command line (PGPASSWORD, or ~/.pgpass)."""
     settings = {"dbname": url.database, "host": url.host, "port": url.port, "user": url.username}
@@ -60,19 +60,23 @@ def _address(url):
     return f"{host}:{url.port or os.environ.get('PGPORT') or 5432}"
 
 
-def _run(command: list[str], url) -> None:
-    if shutil.which(command[0]) is None:
-        raise BackupError("cli_pg_tool_missing", tool=command[0])
+def _tools_env(url, *tools: str) -> dict:
+    """The environment PostgreSQL's ``tools`` run in: the URL's password in PGPASSWORD (never on a command
+    line, which any user of the machine can read). Refused when one is not installed."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise BackupError("cli_pg_tool_missing", tool=tool)
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        said = done.stderr.strip()
-        if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
-            seconds = pg_connect_timeout(url.query)
-            raise BackupError("cli_pg_no_answer", said, address=_address(url), seconds=seconds)
-        raise BackupError("cli_pg_tool_refused", said, tool=command[0])
+    return env
+
+
+def _refused(tool: str, said: str, url) -> BackupError:
+    if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
+        seconds = pg_connect_timeout(url.query)
+        return BackupError("cli_pg_no_answer", said, address=_address(url), seconds=seconds)
+    return BackupError("cli_pg_tool_refused", said, tool=tool)
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -96,7 +100,15 @@ def backup(database_url: str, target: Path) -> None:
                 copy.close()
                 source.close()
         else:
-            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], url)
+            env = _tools_env(url, "pg_dump")
+            dumped = subprocess.run(
+                ["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            if dumped.returncode != 0:
+                raise _refused("pg_dump", dumped.stderr.strip(), url)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -128,7 +140,12 @@ def restore(database_url: str, source: Path) -> None:
             live.close()
             backup_copy.close()
     else:
-        _run(
-            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
-            url,
-        )
+        try:
+            replace_database(_pg_args(url), source, _tools_env(url, "pg_restore", "psql"))
+        except Failed as failed:
+            if failed.large_objects:
+                raise BackupError("cli_restore_large_objects", failed.said) from None
+            if failed.dependents:
+                objects, count = ", ".join(failed.dependents), len(failed.dependents)
+                raise BackupError("cli_restore_dependents", failed.said, objects=objects, count=count) from None
+            raise _refused(failed.tool, failed.said, url) from None

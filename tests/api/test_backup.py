@@ -143,11 +143,11 @@ CREATE EVENT TRIGGER note_settings ON ddl_command_end EXECUTE FUNCTION seen.note
 
 
 @pytest.mark.postgres
-def test_pg_restore_s_session_gets_postgresql_s_stall_limits_and_the_url_s_own_win(pg_url, tmp_path, monkeypatch):
-    """pg_restore --single-transaction holds its locks until it ends: a session whose client vanished in a
+def test_the_restore_s_session_gets_postgresql_s_stall_limits_and_the_url_s_own_win(pg_url, tmp_path, monkeypatch):
+    """A restore's one transaction holds its locks until it ends: a session whose client vanished in a
     network stall ends on PostgreSQL's side within seconds (the server's own limits, db.pg_limits), not after
-    the system's ~2 hours; a value the URL's options give wins. Read in pg_restore's own session: an event
-    trigger of the database notes the settings of each statement that creates a table."""
+    the system's ~2 hours; a value the URL's options give wins. Read in the restore's own session (psql's): an
+    event trigger of the database notes the settings of each statement that drops or creates a table."""
     monkeypatch.delenv("PGOPTIONS", raising=False)
     engine = pg_engine(pg_url)
     try:

@@ -1,14 +1,25 @@
 """`queuekiosk restore` on PostgreSQL as an IT person meets it: a centre's dump restored into a new database
-or over one that went on after it (replaced, as the command asks), and a file that is not a whole backup
-refused with a sentence, the database left as it was (pg_restore --single-transaction)."""
+or over one that went on after it (replaced whole, as the command asks, a table made after the backup
+included), and a file that is not a whole backup, or a view of one's own over the centre's tables, refused
+with a sentence, the database left as it was (one transaction, committed only once the whole dump was read)."""
 
 from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from api_helpers import issue
 from one_day_helpers import within_one_day
-from pg_lock_helpers import pg_engine
+from pg_lock_helpers import pg_engine, until_one_waits_for_a_lock
 from sqlalchemy import text
+
+from server.core import pg_replace
 
 pytestmark = pytest.mark.postgres
 LAND_SERVICE = {
@@ -36,6 +47,48 @@ def centre_of(url: str) -> dict[str, list[tuple]]:
             return {what: [tuple(row) for row in db.execute(text(query))] for what, query in CENTRE.items()}
     finally:
         engine.dispose()
+
+
+def tables_of(url: str) -> dict[str, object]:
+    """The database's tables (with their rows' count) and views, and its schema's revision."""
+    engine = pg_engine(url)
+    try:
+        with engine.connect() as db:
+            names = (
+                db.execute(
+                    text(
+                        "SELECT relname FROM pg_class WHERE relkind IN ('r', 'v') AND relnamespace ="
+                        " 'public'::regnamespace ORDER BY relname"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return {
+                "tables": names,
+                "newer": db.execute(text("SELECT count(*) FROM newer")).scalar() if "newer" in names else None,
+                "revision": db.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+            }
+    finally:
+        engine.dispose()
+
+
+def made_in(url: str, *statements: str) -> None:
+    engine = pg_engine(url)
+    try:
+        with engine.begin() as db:
+            for statement in statements:
+                db.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+# what a later version's migration does: a table referring to the tickets, with a row, and the revision moved on
+NEWER_TABLE = (
+    "CREATE TABLE newer (id serial PRIMARY KEY, ticket_id integer NOT NULL REFERENCES tickets (id))",
+    "INSERT INTO newer (ticket_id) SELECT min(id) FROM tickets",
+)
+NEWER_REVISION = "UPDATE alembic_version SET version_num = '9999_newer'"
 
 
 def a_day_of_tickets(srv) -> list[dict]:
@@ -98,18 +151,51 @@ def test_a_restore_over_a_database_that_went_on_replaces_it(live_server, migrate
     assert all(http.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404 for ticket in later)
 
 
+@pytest.fixture
+def owned_pg_url(_pg_admin) -> str:
+    """A new database owned by a role of its own, not a superuser, as deployment.md has the server's
+    (`createdb -O queuekiosk queuekiosk`); the URL connects as that role."""
+    name = f"qk_test_{secrets.token_hex(6)}"
+    _pg_admin.execute(f'CREATE ROLE "{name}" LOGIN')
+    try:
+        _pg_admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+        yield f"postgresql://{name}@127.0.0.1:5432/{name}"
+    finally:
+        _pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_a_table_a_later_version_made_is_gone_after_the_restore(live_server, owned_pg_url, tmp_path):
+    """Going back to the backup made before an upgrade, over the upgraded database: the table the newer
+    version's migration made (referring to the tickets, as one would) goes with everything else, the schema
+    is the backup's again, and the server of the backup's version starts on it. All of it as the database's
+    owner, not a superuser."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": owned_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before, backed_up = centre_of(owned_pg_url), tables_of(owned_pg_url)
+    srv.stop()
+    made_in(owned_pg_url, *NEWER_TABLE, NEWER_REVISION)
+    srv.cli("restore", "--yes", str(dump))
+    assert tables_of(owned_pg_url) == backed_up  # (no table "newer", the backup's revision)
+    assert centre_of(owned_pg_url) == before
+    goes_on_after(srv, kept)
+
+
 def refused_and_unchanged(srv, url: str, file) -> tuple[str, str]:
     """The restore of ``file`` refused in a sentence naming it and saying nothing was changed, in Vietnamese
     then in English, the tool's own words after them; the database as it was. The English sentence and the
     tool's words."""
-    before = centre_of(url)
+    before, tables = centre_of(url), tables_of(url)
     result = srv.cli("restore", "--yes", str(file), check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     vi, en, *words = result.stderr.splitlines()
     assert vi.startswith(f"Lỗi: không khôi phục được từ {file}: ") and vi.endswith("; chưa thay đổi gì"), vi
-    assert not {"failed", "error", "nothing"} & set(vi.split()), vi  # (no English in the Vietnamese line)
+    # (no English in the Vietnamese line: the only words both lines share are names, the file's and the tools')
+    assert all(not word.isalpha() or word == "psql" for word in set(vi.split()) & set(en.split())), (vi, en)
     assert en.startswith(f"could not restore from {file}: ") and en.endswith("; nothing was changed"), en
-    assert centre_of(url) == before
+    assert centre_of(url) == before and tables_of(url) == tables
     return en, "\n".join(words)
 
 
@@ -126,15 +212,246 @@ def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(live_server,
 
 
 def test_a_backup_cut_short_is_refused_and_what_it_began_is_undone(live_server, migrated_pg_url, tmp_path):
-    """A dump cut short (a disk filled up, a copy interrupted): pg_restore has dropped and made the tables
-    again and loaded most rows when it finds the end missing; all of it is undone, in one transaction."""
+    """A dump cut short (a disk filled up, a copy interrupted): the tables were dropped, made again and most
+    rows loaded when pg_restore finds the end missing; all of it is undone, in one transaction, a table made
+    after the backup (with its row) still there."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
     dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
     kept.append(issue(srv.session(), "HT"))  # (after the backup: the database differs from the dump)
     srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
     cut = tmp_path / "cut.backup"
     cut.write_bytes(dump.read_bytes()[:-40])  # (the last table's rows: the end of a custom-format dump)
-    refused_and_unchanged(srv, migrated_pg_url, cut)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, cut)
+    assert said.endswith(": pg_restore stopped with an error (its own words below); nothing was changed"), said
+    assert tables_of(migrated_pg_url)["newer"] == 1
     goes_on_after(srv, kept)
+
+
+def test_a_backup_cut_inside_a_table_s_rows_is_blamed_on_the_file_and_shows_no_row(
+    live_server, migrated_pg_url, tmp_path
+):
+    """A dump cut in the middle of a table's rows: pg_restore's last, partial row reaches psql too, which
+    fails on it quoting the row; the refusal names pg_restore (the file is cut short), and no row, a
+    citizen's phone number here, is shown."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *CITIZENS_PHONES)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    whole = dump.read_bytes()
+    for tenth in range(2, 9):
+        cut = tmp_path / f"cut{tenth}.backup"
+        cut.write_bytes(whole[: len(whole) * tenth // 10])  # (inside the phones' rows: most of the file)
+        said, words = refused_and_unchanged(srv, migrated_pg_url, cut)
+        assert said.endswith(": pg_restore stopped with an error (its own words below); nothing was changed"), (
+            tenth,
+            said,
+            words,
+        )
+        assert "0900" not in words, (tenth, words)
+    goes_on_after(srv, kept)
+
+
+# a table of citizens' phone numbers (about 3 MB of SQL): what psql would quote from a COPY it stopped in
+CITIZENS_PHONES = (
+    "CREATE TABLE citizen_phones (id serial PRIMARY KEY, phone text NOT NULL, note text NOT NULL)",
+    "INSERT INTO citizen_phones (phone, note) SELECT '0900' || lpad(i::text, 6, '0'), md5(i::text)"
+    " FROM generate_series(1, 60000) i",
+)
+
+
+def test_a_backup_holding_large_objects_is_refused_before_anything_starts(live_server, migrated_pg_url, tmp_path):
+    """pg_restore's SQL commits a backup's large objects on its own (BEGIN … COMMIT around them), which
+    would commit the drop of the tables and everything before it: such a backup is refused, saying why,
+    and the database is as it was, a table made after the backup still there."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, "SELECT lo_from_bytea(0, '\\x00')")
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ": the backup holds large objects, which a restore cannot take in one transaction: " in said, said
+    assert "BLOB" in words  # (pg_restore's own listing of it)
+    assert tables_of(migrated_pg_url)["newer"] == 1
+    goes_on_after(srv, kept)
+
+
+def test_only_the_restore_s_own_ending_commits(pg_url):
+    """The guard in the restore's transaction, on its own: a COMMIT in the backup's SQL (as pg_restore writes
+    around large objects) fails, and what came before it is undone; the restore's own ending commits."""
+
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    def tables() -> str:
+        return psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made%';").stdout.decode()
+
+    early = psql(pg_replace.preamble([]) + b"CREATE TABLE made_before (x int);\nCOMMIT;\n")
+    assert early.returncode == 3 and b"tried to commit before its end" in early.stderr, early
+    assert "made_before" not in tables()
+    ours = psql(pg_replace.preamble([]) + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ENDING)
+    assert ours.returncode == 0, ours
+    assert "made_whole" in tables()
+
+
+def test_a_view_the_backup_holds_too_is_made_again(live_server, migrated_pg_url, tmp_path):
+    """A reporting view made before the backup (views live long): it is in the backup, so the restore
+    replaces it with the backup's, as it does the tables, and does not refuse."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, TICKETS_PER_DAY, "CREATE MATERIALIZED VIEW busy_days AS SELECT * FROM tickets_per_day")
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    srv.cli("restore", "--yes", str(dump))
+    assert tables_of(migrated_pg_url) == backed_up and "tickets_per_day" in backed_up["tables"]
+    assert centre_of(migrated_pg_url) == before
+    goes_on_after(srv, kept)
+
+
+TICKETS_PER_DAY = "CREATE VIEW tickets_per_day AS SELECT business_day, count(*) FROM tickets GROUP BY 1"
+
+
+def test_a_view_of_one_s_own_over_the_tickets_refuses_the_restore_and_is_named(live_server, migrated_pg_url, tmp_path):
+    """A reporting view an IT person made over the tickets after the backup: the restore would have to drop
+    it (it is not in the backup), so it is refused, naming the view (not the one the backup holds), rather
+    than dropping it silently; nothing changed. psql stops at once while pg_restore has megabytes of a
+    table's rows still to write: pg_restore is stopped too, and neither is left running."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, "CREATE VIEW held AS SELECT count(*) FROM services", *CITIZENS_PHONES)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(migrated_pg_url, TICKETS_PER_DAY)
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ": tickets_per_day depends on the centre's tables and is not in the backup: drop it" in said, said
+    assert "held" not in said
+    assert "view tickets_per_day" in words  # (PostgreSQL's own words)
+    assert "tickets_per_day" in tables_of(migrated_pg_url)["tables"]
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(dump).encode() in _cmdline(pid)]
+    goes_on_after(srv, kept)
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # (ended meanwhile)
+        return b""
+
+
+def restore_started(srv, dump) -> subprocess.Popen:
+    """``queuekiosk restore --yes dump`` started as a process of its own, to be signalled as a supervisor
+    (or ``kill -INT``) would: to it alone, not to its psql and pg_restore."""
+    command = [str(Path(sys.executable).parent / "queuekiosk"), "restore", "--yes", str(dump)]
+    return subprocess.Popen(
+        [*command, "--config", str(srv.config_path)],
+        env=srv.env,
+        cwd=srv.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def children_of(pid: int) -> dict[str, int]:
+    """The programs ``pid`` runs, by name: their pids."""
+    found = {}
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text()
+        except OSError:  # (ended meanwhile)
+            continue
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        if int(rest.split()[1]) == pid:
+            found[name] = int(child)
+    return found
+
+
+def test_an_interrupt_before_the_commit_changes_nothing_and_the_password_is_never_an_argument(
+    live_server, migrated_pg_url, tmp_path
+):
+    """A restore held up (another session holds a lock its drop of the tables waits for) is interrupted:
+    psql is stopped with it, no traceback, nothing changed. Meanwhile the database's password was in
+    psql's environment only, never on its command line (which every user of the machine can read)."""
+    password = f"pw-{secrets.token_hex(6)}"  # (trust authentication: where it goes is what is checked)
+    url = migrated_pg_url.replace("postgres@", f"postgres:{password}@", 1)
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *CITIZENS_PHONES)  # (megabytes: pg_restore's SQL does not fit in the pipe)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    before, tables = centre_of(migrated_pg_url), tables_of(migrated_pg_url)
+    engine = pg_engine(migrated_pg_url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE services IN ACCESS SHARE MODE"))
+            holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+            restore = restore_started(srv, dump)
+            try:
+                assert until_one_waits_for_a_lock(engine, 30, blocked_by=holder_pid), "the restore never waited"
+                psql = children_of(restore.pid)["psql"]
+                assert password.encode() not in Path(f"/proc/{psql}/cmdline").read_bytes()
+                assert f"PGPASSWORD={password}".encode() in Path(f"/proc/{psql}/environ").read_bytes().split(b"\0")
+                os.kill(restore.pid, signal.SIGINT)
+                out, err = restore.communicate(timeout=30)
+            finally:
+                restore.kill()
+            assert restore.returncode != 0 and "Traceback" not in err and "restored" not in out + err, err
+            assert not children_of(restore.pid) and not Path(f"/proc/{psql}").exists()
+            holder.rollback()
+    finally:
+        engine.dispose()
+    assert centre_of(migrated_pg_url) == before and tables_of(migrated_pg_url) == tables
+    goes_on_after(srv, kept)
+
+
+def test_an_interrupt_once_the_commit_was_sent_waits_for_it_and_says_restored(live_server, migrated_pg_url, tmp_path):
+    """psql still runs the end of the backup (a materialized view filled again, slowly here) when COMMIT was
+    already sent, and the restore is interrupted: it waits for psql and says what happened (restored), not
+    "Aborted" over a database that was replaced."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, "CREATE MATERIALIZED VIEW slowly AS SELECT pg_sleep(2) IS NULL AS slept")
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    engine = pg_engine(migrated_pg_url)
+    try:
+        restore = restore_started(srv, dump)
+        try:
+            assert until_refreshing(engine), "psql never filled the materialized view"
+            os.kill(restore.pid, signal.SIGINT)
+            out, err = restore.communicate(timeout=60)
+        finally:
+            restore.kill()
+    finally:
+        engine.dispose()
+    assert restore.returncode == 0 and f"restored from {dump}" in out + err and "Traceback" not in err, err
+    assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before
+    goes_on_after(srv, kept)
+
+
+def until_refreshing(engine, seconds: float = 30) -> bool:
+    with engine.connect() as conn:
+        deadline = time.monotonic() + seconds
+        while not conn.execute(text(REFRESHING)).scalar():
+            if time.monotonic() > deadline:
+                return False
+            conn.rollback()
+            time.sleep(0.02)
+    return True
+
+
+REFRESHING = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'REFRESH MATERIALIZED VIEW%slowly%'"

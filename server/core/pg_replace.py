@@ -1,0 +1,225 @@
+"""A PostgreSQL database replaced whole by a pg_dump custom-format backup, in one transaction committed
+only once the whole backup was read.
+
+pg_restore turns the backup into SQL (``-f -``, no connection of its own) and psql runs it. Python writes
+``BEGIN`` and the drop of every table of the schema first, relays pg_restore's SQL, and writes ``COMMIT``
+only after pg_restore exited 0. On any other path psql's input ends inside the open transaction, and
+PostgreSQL rolls it back: nothing changed. (Not ``psql --single-transaction``: it commits when its input
+ends, even when pg_restore died half-way, and a cut backup would be half restored.) A guard in the
+transaction fails any COMMIT but ours, and a backup holding large objects (which pg_restore wraps in a
+COMMIT of its own) is refused before anything starts.
+
+Every table, not only those of the backup, so that a table a later version's migration made (a backup of
+before an upgrade restored over the upgraded database) goes too; dropped in one statement, so the foreign
+keys among them do not matter. The views the backup holds too are dropped first (pg_restore makes them
+again); without CASCADE: an object the backup lacks (a view of the IT person's own over the tickets) refuses
+the restore, named, rather than being dropped without a word. Tables of an extension are left to it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+from pathlib import Path
+
+# (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
+DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
+
+# the views the backup holds too (filled in by preamble), dropped before the tables; every COMMIT but the
+# one Python writes last (which sets queuekiosk.restore_complete) fails on the guard's deferred trigger
+DROP_AND_GUARD = f"""
+DO $drop$
+DECLARE
+  views text;
+  materialized text;
+  tables text;
+  said text;
+BEGIN
+  SELECT string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'v'),
+         string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'm')
+    INTO views, materialized
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_temp.queuekiosk_backup_views b ON b.nsp = n.nspname AND b.rel = c.relname
+   WHERE c.relkind IN ('v', 'm');
+  IF materialized IS NOT NULL THEN
+    EXECUTE 'DROP MATERIALIZED VIEW ' || materialized;
+  END IF;
+  IF views IS NOT NULL THEN
+    EXECUTE 'DROP VIEW ' || views;
+  END IF;
+  SELECT string_agg(c.oid::regclass::text, ', ') INTO tables FROM pg_class c
+   WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+     AND c.relkind IN ('r', 'p')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                     AND d.deptype = 'e');
+  IF tables IS NOT NULL THEN
+    EXECUTE 'DROP TABLE ' || tables;
+  END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+  GET STACKED DIAGNOSTICS said = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION '{DEPENDENTS}' USING ERRCODE = 'dependent_objects_still_exist', DETAIL = said;
+END
+$drop$;
+CREATE FUNCTION pg_temp.queuekiosk_commit_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+  IF current_setting('queuekiosk.restore_complete', true) IS DISTINCT FROM 'on' THEN
+    RAISE EXCEPTION 'queuekiosk: the backup''s SQL tried to commit before its end';
+  END IF;
+  RETURN NULL;
+END
+$guard$;
+CREATE TEMP TABLE queuekiosk_commit_guard (x int) ON COMMIT DROP;
+CREATE CONSTRAINT TRIGGER queuekiosk_commit_guard AFTER INSERT ON pg_temp.queuekiosk_commit_guard
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.queuekiosk_commit_guard();
+INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
+"""
+
+# the restore's own COMMIT, the one the guard lets through
+ENDING = b"SET LOCAL queuekiosk.restore_complete = 'on';\nCOMMIT;\n"
+
+# "view public.tickets_per_day depends on table public.tickets" (a line of the DETAIL): the object's name
+_DEPENDENT = re.compile(r"^(?:DETAIL:\s+)?\w+(?: \w+)*? (\S+) depends on ", re.MULTILINE)
+# a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner"
+_LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
+# psql's words on a COPY it stopped in quote the row: a citizen's data, never shown
+_COPY_ROW = re.compile(r"^CONTEXT:\s+COPY .*$\n?", re.MULTILINE)
+
+
+class Failed(Exception):
+    """The database is as it was. ``tool``: the program that stopped (psql or pg_restore); ``said``: its words;
+    ``dependents``: what refused the drop of the tables (their names), if that was the cause;
+    ``large_objects``: the backup holds large objects (refused before anything started)."""
+
+    def __init__(self, tool: str, said: str, dependents: list[str] | None = None, large_objects: bool = False):
+        super().__init__(f"{tool}: {said}")
+        self.tool, self.said, self.dependents, self.large_objects = tool, said, dependents, large_objects
+
+
+def replace_database(connection: list[str], source: Path, env: dict) -> None:
+    """Replace the schema of the database psql's ``connection`` arguments name with the backup ``source``
+    (raises Failed, nothing changed). ``env``: the programs' environment (PGPASSWORD: never a command-line
+    argument, which any user of the machine can read)."""
+    start = preamble(_backup_views(source, env))
+    # (psql prints it only after our COMMIT succeeded: what says the restore happened, an interrupt or not)
+    token = f"queuekiosk-restored-{secrets.token_hex(8)}"
+    ending = ENDING + f"\\echo {token}\n".encode()
+    with tempfile.TemporaryFile() as psql_out, tempfile.TemporaryFile() as psql_said:
+        with tempfile.TemporaryFile() as restore_said:
+            # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it)
+            psql = subprocess.Popen(
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *connection],
+                stdin=subprocess.PIPE,
+                stdout=psql_out,
+                stderr=psql_said,
+                env=env,
+            )
+            dump, killed, commit_sent, interrupted = None, False, [], None
+            try:
+                dump = subprocess.Popen(
+                    ["pg_restore", "--clean", "--if-exists", "--no-owner", "--file", "-", str(source)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=restore_said,
+                    env=env,
+                )
+                _relay(dump, psql.stdin, start, ending, commit_sent)
+            except BaseException as error:
+                interrupted = error
+                if not commit_sent:
+                    psql.kill()  # (interrupted: its connection ends, and PostgreSQL rolls back)
+            finally:
+                try:
+                    if dump is not None:
+                        killed = dump.poll() is None
+                        if killed:
+                            dump.kill()  # (psql stopped, or we were interrupted: nothing reads the rest)
+                        _wait_through_interrupts(dump)
+                        dump.stdout.close()
+                finally:
+                    _close(psql.stdin)
+                    # (after COMMIT was sent, psql may still be building indexes: its outcome is the truth)
+                    if _wait_through_interrupts(psql) and interrupted is None:
+                        interrupted = KeyboardInterrupt()
+            restore_words = _words(restore_said)
+        if token in _words(psql_out):
+            return  # committed: restored, whatever interrupted us after COMMIT was sent
+        if interrupted is not None:
+            raise interrupted
+        if dump.returncode != 0 and not killed:
+            raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
+        said = _COPY_ROW.sub("", _words(psql_said)).strip()
+        dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
+        raise Failed("psql", said, dependents)
+
+
+def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
+    """The views and materialized views the backup holds, (schema, name), read from its table of contents;
+    a backup holding large objects is refused (pg_restore's SQL commits them on its own)."""
+    listed = subprocess.run(["pg_restore", "--list", str(source)], capture_output=True, env=env)
+    if listed.returncode != 0:
+        raise Failed("pg_restore", listed.stderr.decode(errors="replace").strip())
+    views = []
+    for line in listed.stdout.decode(errors="replace").splitlines():
+        if entry := _LISTED.match(line):
+            kind, rest = entry.groups()
+            if kind.startswith("BLOB"):
+                raise Failed("pg_restore", line, large_objects=True)
+            if kind in ("VIEW", "MATERIALIZED VIEW"):
+                schema, _, name_and_owner = rest.partition(" ")
+                views.append((schema, name_and_owner.rpartition(" ")[0]))
+    return views
+
+
+def preamble(views: list[tuple[str, str]]) -> bytes:
+    """BEGIN, the table of the backup's views (names as SQL literals), the drop and the commit guard."""
+    rows = ", ".join(f"({_literal(schema)}, {_literal(name)})" for schema, name in views)
+    fill = f"INSERT INTO pg_temp.queuekiosk_backup_views VALUES {rows};\n" if rows else ""
+    return (
+        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\n"
+        "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n" + fill + DROP_AND_GUARD
+    ).encode()
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _relay(dump: subprocess.Popen, psql_input, start: bytes, ending: bytes, commit_sent: list) -> None:
+    """BEGIN and the drop of the tables, pg_restore's SQL, and COMMIT only once pg_restore exited 0."""
+    try:
+        psql_input.write(start)
+        while chunk := dump.stdout.read(1 << 16):
+            psql_input.write(chunk)
+        if dump.wait() == 0:
+            psql_input.flush()
+            commit_sent.append(True)  # (from here psql is waited for, not killed: it may be committing)
+            os.write(psql_input.fileno(), ending)  # (one write under PIPE_BUF: all of it reaches psql, or none)
+        psql_input.flush()
+    except BrokenPipeError:
+        pass  # psql stopped at an error (ON_ERROR_STOP) or could not connect: its words say which
+
+
+def _wait_through_interrupts(process: subprocess.Popen) -> bool:
+    """Wait for ``process`` to end, whatever interrupts come meanwhile; whether one came."""
+    interrupted = False
+    while True:
+        try:
+            process.wait()
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+
+
+def _close(psql_input) -> None:
+    try:
+        psql_input.close()  # its input ends: after COMMIT, psql ends; without it, PostgreSQL rolls back
+    except BrokenPipeError:
+        pass
+
+
+def _words(said) -> str:
+    said.seek(0)
+    return said.read().decode(errors="replace").strip()
