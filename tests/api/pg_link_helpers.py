@@ -138,3 +138,107 @@ class MovedAddressLink(_Link):
     def close(self) -> None:
         self.listener.close()
         self.fail_over()
+
+
+class CommitCutLink(_Link):
+    """A link that reads what the client sends (PostgreSQL's frontend messages) and, once ``arm()``ed,
+    cuts the first connection that sends a COMMIT (a simple Query 'Q' one of whose statements is
+    COMMIT, or a Parse 'P' of COMMIT): ``after`` it forwarded the COMMIT to PostgreSQL (which commits;
+    its answer never reaches the client), or ``before`` (PostgreSQL never sees it and rolls back as
+    the session ends). The client sees its connection closed; PostgreSQL sees the end of its input
+    (after its answer, drained). Other connections, and new ones, go through."""
+
+    _NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: the client's startup goes on after them
+
+    def __init__(self, target=("127.0.0.1", 5432)):
+        self.armed: tuple[str, str] | None = None
+        self.times = 0
+        self.cuts = 0
+        self._lock = threading.Lock()
+        super().__init__(target)
+
+    def arm(self, when: str, sql_holds: str = "", times: int = 1) -> None:
+        """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL)
+        whose query also holds ``sql_holds`` (e.g. "RELEASE SAVEPOINT": the group writer's, not a
+        background loop's own transaction)."""
+        assert when in ("after", "before")
+        with self._lock:
+            self.armed, self.times = (when, sql_holds), times
+
+    def _joined(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.target)
+        threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=self._down, args=(client, upstream), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket) -> None:
+        reader = client.makefile("rb")
+        try:
+            starting = True
+            while True:
+                if starting:  # untyped: length, then the body
+                    head = reader.read(4)
+                    if len(head) < 4:
+                        break
+                    body = reader.read(struct.unpack("!i", head)[0] - 4)
+                    starting = struct.unpack("!i", body[:4])[0] in self._NEGOTIATIONS
+                    upstream.sendall(head + body)
+                    continue
+                head = reader.read(5)
+                if len(head) < 5:
+                    break
+                body = reader.read(struct.unpack("!i", head[1:])[0] - 4)
+                when = self._cut_at(head[:1], body)
+                if when is None:
+                    upstream.sendall(head + body)
+                    continue
+                if when == "after":
+                    upstream.sendall(head + body)
+                client.shutdown(socket.SHUT_RDWR)  # the client hears nothing more: its connection is lost
+                client.close()
+                upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads what came, then the end
+                return
+        except OSError:
+            pass
+        for end in (client, upstream):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _cut_at(self, kind: bytes, body: bytes) -> str | None:
+        if kind == b"Q":
+            sql = body.rstrip(b"\0").decode()
+        elif kind == b"P":
+            sql = body.split(b"\0")[1].decode()  # (after the statement's name)
+        else:
+            return None
+        with self._lock:
+            if self.armed is None:
+                return None
+            when, holds = self.armed
+            if holds not in sql or not any(part.strip().upper() == "COMMIT" for part in sql.split(";")):
+                return None
+            self.times -= 1
+            if not self.times:
+                self.armed = None
+            self.cuts += 1
+            return when
+
+    @staticmethod
+    def _down(client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := upstream.recv(65536):
+                try:
+                    client.sendall(data)
+                except OSError:  # cut: PostgreSQL's answer goes nowhere (read to its end all the same)
+                    pass
+        except OSError:
+            pass
+        for end in (client, upstream):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()

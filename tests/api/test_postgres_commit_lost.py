@@ -1,0 +1,108 @@
+"""A group-commit batch whose connection is lost once its COMMIT was sent (server/core/pg_writer.py,
+pg_commit.py): the server asks PostgreSQL, on a fresh connection, what became of the batch's
+transaction. Committed: its callers are answered as if the COMMIT's answer had come (a ticket 201,
+a clerk's call 200 and on the lobby screen), never 503 for a number that was used. Rolled back: it
+runs again once on a fresh connection; cut again, its callers hear 503 and no number was used. The
+link (pg_link_helpers.CommitCutLink) cuts the connection right after, or right before, it forwards
+the COMMIT to the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import assert_error, issue
+from group_commit_helpers import numbers_by_service, together
+from pg_link_helpers import CommitCutLink
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import outbox
+
+pytestmark = pytest.mark.postgres
+
+WRITERS = "RELEASE SAVEPOINT"  # the group writer's COMMIT goes with the release of its last savepoint
+
+
+@pytest.fixture
+def link():
+    link = CommitCutLink()
+    yield link
+    link.close()
+
+
+def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    http = srv.session()
+    keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    assert issue(http, "HT")["number"] == 1001
+    display = sio_client(srv)
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+
+    link.arm("after", WRITERS)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text  # (before: 503 database_busy, the number used all the same)
+    assert ticket.json()["number"] == 1002
+
+    mark = display.mark()
+    link.arm("after", WRITERS)
+    called = http.post("/api/v1/counters/1/next", headers=keypad)
+    assert link.cuts == 2
+    assert called.status_code == 200, called.text  # (before: 503, and the ticket "called" on no screen)
+    assert called.json()["number"] == 1001
+    display.wait_for("ticket.called", lambda event: event["ticket"]["number"] == 1001, since=mark)
+
+    assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
+    waiting = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")["waiting"]
+    assert waiting == 2  # 1002 and 1003: 1001 is called
+    log = srv.log()
+    assert log.count("PostgreSQL says it committed: its callers are answered") == 2, log[-3000:]
+    assert "A fault of the server" not in log
+
+
+def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refused(live_server, pg_url, link):
+    """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
+    runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
+    citizen hears 503 and the number is the next ticket's."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+
+    link.arm("before", WRITERS)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1002
+
+    link.arm("before", WRITERS, times=2)
+    assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
+    assert link.cuts == 3
+    assert issue(http, "HT")["number"] == 1003  # the refused one used no number
+    log = srv.log()
+    assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 2, log[-3000:]
+    assert "A fault of the server" not in log
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_once(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, careful, when
+):
+    """A batch of 12 tickets, its statements side by side (BEGIN, the transaction's id and the
+    savepoint go in its first pipeline) or one action at a time (in its first query), cut at its COMMIT:
+    every caller gets a ticket, numbers gap-free, none twice."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    codes = list(queue.site.service_ids)[:2]
+    assert isinstance(together(writer, queue.site, [(q.issue, (codes[0],))])[0], q.Outcome)  # (the lane connected)
+    lane.careful = 1 if careful else 0
+    link.arm(when, WRITERS)
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (codes[i % 2],)) for i in range(12)])
+    assert link.cuts == 1
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    found = numbers_by_service(queue)
+    for code in codes:
+        start = queue.site.config.service(code).numbers.start
+        answered = sorted(r.ticket["number"] for r in results if r.ticket["service"] == code)
+        assert found[code] == list(range(start, start + len(found[code]))), code  # gap-free, none twice
+        assert answered == found[code][-6:], code
+    assert writer.lost_commits == {("committed" if when == "after" else "rolled back"): 1}
