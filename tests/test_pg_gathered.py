@@ -17,6 +17,7 @@ from sqlalchemy import DateTime, Numeric, bindparam, text
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import JsonRows, Prepared
+from queuekiosk.server.core.pg_commit import XACT
 
 pytestmark = pytest.mark.postgres
 
@@ -82,9 +83,7 @@ def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_s
     results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(4)])
     assert all(isinstance(r, q.Outcome) for r in results), results
     messages = sent()
-    assert messages[0] == 'Query\t "BEGIN; SELECT pg_current_xact_id()::text, pg_backend_pid(); SAVEPOINT qk_action"', (
-        messages[:3]
-    )
+    assert messages[0] == f'Query\t "BEGIN; {XACT}; SAVEPOINT qk_action"', messages[:3]
     assert messages[-1].startswith("Query") and messages[-1].endswith('RELEASE SAVEPOINT qk_action; COMMIT"')
 
 

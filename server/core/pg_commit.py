@@ -16,12 +16,14 @@ from sqlalchemy.exc import DBAPIError
 from .db import forget_older_connections
 
 # sent with the batch's BEGIN (PostgreSQL 13 or later): the transaction's id, assigned now (a batch
-# that writes gets one at its first write anyway), and the session's process, to end it if need be
-XACT = "SELECT pg_current_xact_id()::text, pg_backend_pid()"
+# that writes gets one at its first write anyway); the session's process, to end it if need be; and when
+# the server started: a transaction id is only that server's (a restarted server may give again one
+# that left nothing on disk, a promoted replica one the old primary gave)
+XACT = "SELECT pg_current_xact_id()::text, pg_backend_pid(), pg_postmaster_start_time()::text"
 COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
 ASK_SECONDS = 4.0  # how long PostgreSQL is asked while it does not answer (a connect gives up after 5 s)
 
-_STATUS = text("SELECT pg_xact_status(CAST(:xid AS xid8))")
+_STATUS = text("SELECT pg_xact_status(CAST(:xid AS xid8)), pg_postmaster_start_time() = CAST(:started AS timestamptz)")
 # the old session, if it still holds the transaction: PostgreSQL has not yet seen it end (its end of
 # the connection still open), and the COMMIT, if it came, is done or ends before the session does
 _END_OLD_SESSION = text(
@@ -30,9 +32,10 @@ _END_OLD_SESSION = text(
 )
 
 
-def commit_outcome(engine: Engine, xid: str, backend: int, seconds: float = ASK_SECONDS) -> str:
-    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend``
-    ended so), or ``UNKNOWN`` when PostgreSQL gave no answer within ``seconds``. A transaction still
+def commit_outcome(engine: Engine, xid: str, backend: int, started: str, seconds: float = ASK_SECONDS) -> str:
+    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend``, on
+    the server that ``started`` then, ended so), or ``UNKNOWN`` when PostgreSQL gave no answer within
+    ``seconds`` or the server answering is another (restarted, or a replica promoted, since). A transaction still
     in progress (its session not yet ended by PostgreSQL: a COMMIT on its way or still being written,
     or the session's client gone without a word) has its session ended, once: a COMMIT PostgreSQL
     had read then finishes first, and one still to come finds no session; then it is asked again.
@@ -43,7 +46,9 @@ def commit_outcome(engine: Engine, xid: str, backend: int, seconds: float = ASK_
     while True:
         try:
             with engine.connect() as conn:
-                status = conn.execute(_STATUS, {"xid": xid}).scalar()
+                status, same_server = conn.execute(_STATUS, {"xid": xid, "started": started}).one()
+                if not same_server:
+                    return UNKNOWN
                 if status == "in progress" and not ended:
                     conn.execute(_END_OLD_SESSION, {"pid": backend, "xid": xid}).all()
                     ended = True

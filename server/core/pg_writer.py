@@ -214,7 +214,10 @@ class PostgresGroupWriter:
             then, lane.rolled_back = "it runs again on a fresh connection", True
         else:
             then = "its callers are told the database is busy"
-        said = f"PostgreSQL says it {outcome}" if outcome in (COMMITTED, ROLLED_BACK) else "PostgreSQL did not say"
+        if outcome in (COMMITTED, ROLLED_BACK):
+            said = f"PostgreSQL says it {outcome}"
+        else:
+            said = "PostgreSQL could not tell (out of reach, or restarted or failed over since)"
         log.warning(
             "the connection of a batch of %d actions to PostgreSQL was lost once its COMMIT was sent"
             " (transaction %s): %s: %s",
@@ -583,7 +586,7 @@ class _Lane:
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
         self.lost_at_start = False  # the batch's connection was found lost by its first round trip
-        self.xact: tuple[str, int] | None = None  # the batch's transaction's id and session (pg_commit.XACT)
+        self.xact: tuple | None = None  # the batch's transaction: its id, session and server (pg_commit.XACT)
         self.commit_lost: Exception | None = None  # the batch's connection was lost once its COMMIT was sent
         self.rolled_back = False  # ... and PostgreSQL said its transaction rolled back: it may run again
         self.greenlet = gevent.spawn(self._run, writer)

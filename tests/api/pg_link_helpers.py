@@ -8,6 +8,15 @@ import struct
 import threading
 
 
+def _shut(*ends: socket.socket) -> None:
+    """Both ways of each socket shut (its peer reads the end), whatever state it is in."""
+    for end in ends:
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class _Link:
     """127.0.0.1:<port> forwarded to PostgreSQL: each connection accepted is handed to ``_joined``."""
 
@@ -58,19 +67,11 @@ class CuttableLink(_Link):
         except OSError:
             pass
         finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shut(source, sink)
 
     def cut(self) -> None:
         self.down.set()
-        for end in self.open:
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut(*self.open)
         self.open.clear()
 
     def silence(self) -> None:
@@ -199,11 +200,7 @@ class CommitCutLink(_Link):
                 return
         except OSError:
             pass
-        for end in (client, upstream):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut(client, upstream)
 
     def _cut_at(self, kind: bytes, body: bytes) -> str | None:
         if kind == b"Q":

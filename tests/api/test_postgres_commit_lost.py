@@ -8,13 +8,19 @@ the COMMIT to the machine's PostgreSQL."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
-from pg_link_helpers import CommitCutLink
+from pg_link_helpers import CommitCutLink, CuttableLink
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from queuekiosk.server.core import engine as q
-from queuekiosk.server.core import outbox
+from queuekiosk.server.core import outbox, pg_writer
+from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, UNKNOWN, XACT, commit_outcome
 
 pytestmark = pytest.mark.postgres
 
@@ -106,3 +112,73 @@ def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_o
         assert found[code] == list(range(start, start + len(found[code]))), code  # gap-free, none twice
         assert answered == found[code][-6:], code
     assert writer.lost_commits == {("committed" if when == "after" else "rolled back"): 1}
+
+
+def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_again(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch
+):
+    """Found rolled back once its callers have likely given up (``RUN_AGAIN_SECONDS`` after the batch
+    began; a kiosk waits 10 s), the batch does not run again (a number issued then is one nobody takes):
+    its callers hear the loss (503), and no number was used."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 0.0)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)
+    link.arm("before", WRITERS)
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(3)])
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) for r in results), results
+    assert writer.lost_commits == {ROLLED_BACK: 1}
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start]
+    assert together(writer, queue.site, [(q.issue, (code,))])[0].ticket["number"] == start + 1
+
+
+def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_still_holding_it(pg_url):
+    """commit_outcome on the machine's PostgreSQL: a committed transaction is said committed; one still
+    open in a session PostgreSQL has not seen end (its client gone without a word) has that session
+    ended, and is said rolled back; told the server started at another time (restarted, or a replica
+    promoted: a transaction id is only its server's), nothing is said."""
+    psycopg = pytest.importorskip("psycopg")
+    engine = create_db_engine(pg_url)
+    holder = psycopg.connect(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE pgcommit_t (v int)"))
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO pgcommit_t VALUES (1)"))
+            done = conn.execute(text(XACT)).one()
+        assert commit_outcome(engine, *done) == COMMITTED
+
+        holder.execute("INSERT INTO pgcommit_t VALUES (2)")  # (its transaction left open)
+        held = holder.execute(XACT).fetchone()
+        assert commit_outcome(engine, *held) == ROLLED_BACK
+        with pytest.raises(psycopg.OperationalError):  # (its session was ended)
+            holder.execute("SELECT 1")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT array_agg(v) FROM pgcommit_t")).scalar() == [1]
+
+        xid, backend, started = done
+        elsewhere = started.replace(started[:4], str(int(started[:4]) - 1), 1)  # (a year before)
+        assert commit_outcome(engine, xid, backend, elsewhere) == UNKNOWN
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_url):
+    link = CuttableLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    try:
+        with engine.begin() as conn:
+            done = conn.execute(text(XACT)).one()
+        link.cut()
+        began = time.monotonic()
+        assert commit_outcome(engine, *done, seconds=1.5) == UNKNOWN
+        assert 1.5 <= time.monotonic() - began < 5
+        link.mend()
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        engine.dispose()
+        link.close()
