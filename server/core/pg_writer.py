@@ -92,8 +92,9 @@ class PostgresGroupWriter:
     own), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
     committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
-    while its callers still wait (``RUN_AGAIN_SECONDS``); no answer, its callers are told (503). A
-    batch that may have committed never runs again: that could give a number twice."""
+    while its callers still wait (``RUN_AGAIN_SECONDS``); no answer (or another server answering:
+    restarted, or a replica promoted, since), its callers are told (503). A batch that may have
+    committed never runs again: that could give a number twice."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
