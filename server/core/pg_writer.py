@@ -32,7 +32,8 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
+from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,6 @@ PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its c
 RUN_AGAIN_SECONDS = 5.0
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
-
-
-def _sqlstate(error) -> str | None:
-    return getattr(getattr(error, "orig", error), "sqlstate", None)
 
 
 class PostgresGroupWriter:
@@ -124,8 +121,9 @@ class PostgresGroupWriter:
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        # (tries, the number row it wanted, the caller's context: a failed batch names its sites, logs.sites_of)
-        job = [action, (site, *args), kwargs, done, 0, None, contextvars.copy_context()]
+        # (tries, the number row it wanted, the caller's context: a failed batch names its sites, logs.sites_of;
+        # when it came: a batch lost at its COMMIT runs again only while its oldest caller likely waits)
+        job = [action, (site, *args), kwargs, done, 0, None, contextvars.copy_context(), time.monotonic()]
         row = _row_of(job)
         # issuing of different services in different lanes: their batches lock different rows, and
         # one lane's round trips go on while another's wait
@@ -138,7 +136,7 @@ class PostgresGroupWriter:
         careful = lane.careful
         try:
             try:
-                results = self._attempt(lane, batch, again_until=time.monotonic() + RUN_AGAIN_SECONDS)
+                results = self._attempt(lane, batch, may_run_again=True)
             except Exception:
                 if lane.lost_at_start:
                     # Its connection was found lost by the batch's first round trip (kept from an earlier
@@ -177,11 +175,11 @@ class PostgresGroupWriter:
             else:
                 done.set(outcome)
 
-    def _attempt(self, lane, batch, again_until: float = 0.0) -> list:
+    def _attempt(self, lane, batch, may_run_again: bool = False) -> list:
         """Run ``batch`` on the lane's connection: (done, outcome, error) of each action answered, once
         the COMMIT is through (or found committed); else it raises (``lane.lost_at_start``: lost on its
         first round trip, which never holds the COMMIT; ``lane.rolled_back``: lost once the COMMIT was
-        sent, found rolled back before ``again_until``)."""
+        sent, found rolled back while its callers still wait, if ``may_run_again``)."""
         results = []
         order = NumberRowOrder()
         lane.lost_at_start = lane.rolled_back = False
@@ -199,16 +197,22 @@ class PostgresGroupWriter:
                 info.pop(ROW_ORDER, None)
                 info.pop(DEFERRED, None)
         if lane.commit_lost is not None:
-            self._commit_found(lane, batch, again=time.monotonic() < again_until)
+            self._commit_found(lane, batch, may_run_again)
         return results
 
-    def _commit_found(self, lane, batch, again: bool) -> None:
+    def _commit_found(self, lane, batch, may_run_again: bool) -> None:
         """The batch's connection was lost once its COMMIT was sent (``lane.commit_lost``): returns if
         PostgreSQL says its transaction committed (``results`` stand, as the batch ran to its end);
-        else raises the loss (``lane.rolled_back``: nothing of it happened, and it may run ``again``)."""
+        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again if
+        ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
+        PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
-        outcome = commit_outcome(self._engine, *lane.xact)
+        if _sqlstate(lane.commit_lost) in SERVER_RESTARTING:  # (PostgreSQL went down: ids may be given again)
+            outcome = UNKNOWN
+        else:
+            outcome = commit_outcome(self._engine, *lane.xact)
         self.lost_commits[outcome] += 1
+        again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
         if outcome == COMMITTED:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
@@ -218,7 +222,7 @@ class PostgresGroupWriter:
         if outcome in (COMMITTED, ROLLED_BACK):
             said = f"PostgreSQL says it {outcome}"
         else:
-            said = "PostgreSQL could not tell (out of reach, or restarted or failed over since)"
+            said = "PostgreSQL could not tell (out of reach, restarting, or restarted or failed over since)"
         log.warning(
             "the connection of a batch of %d actions to PostgreSQL was lost once its COMMIT was sent"
             " (transaction %s): %s: %s",

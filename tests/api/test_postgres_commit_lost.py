@@ -167,6 +167,31 @@ def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_sti
         engine.dispose()
 
 
+def test_an_id_postgresql_does_not_know_or_a_server_reinitialised_since_gives_unknown_at_once(pg_url):
+    """A crash-restart (a backend killed: the postmaster reinitialises, its start time kept) gives again
+    the ids that left nothing on disk: asked then, PostgreSQL says the id is "in the future" (22023), and
+    once given again, it may say another transaction's outcome. So an error of the question is "unknown"
+    at once, never asked again; and the server is known by its shared statistics' reset time too, which
+    the crash-restart resets (checked by hand on PostgreSQL 15, docs/deployment.md)."""
+    engine = create_db_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            done = conn.execute(text(XACT)).one()
+            now = conn.execute(
+                text("SELECT pg_postmaster_start_time()::text, pg_stat_get_bgwriter_stat_reset_time()::text")
+            ).one()
+        xid, backend, server = done
+        assert server == f"{now[0]} {now[1]}"
+        began = time.monotonic()
+        assert commit_outcome(engine, str(int(xid) + 10**6), backend, server) == UNKNOWN  # (in the future)
+        reset_since = f"{now[0]} {now[1].replace(now[1][:4], str(int(now[1][:4]) + 1), 1)}"
+        assert commit_outcome(engine, xid, backend, reset_since) == UNKNOWN
+        assert time.monotonic() - began < 1.5  # (not asked again for ASK_SECONDS)
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        engine.dispose()
+
+
 def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_url):
     link = CuttableLink()
     engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
