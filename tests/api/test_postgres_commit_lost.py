@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.engine.prepared import Prepared
 from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, UNKNOWN, XACT, commit_outcome
 
 pytestmark = pytest.mark.postgres
@@ -112,6 +113,38 @@ def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_o
         assert found[code] == list(range(start, start + len(found[code]))), code  # gap-free, none twice
         assert answered == found[code][-6:], code
     assert writer.lost_commits == {("committed" if when == "after" else "rolled back"): 1}
+
+
+_DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
+
+
+def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_ticket_once(
+    make_queue, config, migrated_pg_url, pg_group_writer, link
+):
+    """Five tickets and, last, an action that fails: the batch goes back to its savepoint and commits
+    there (the five put off to run again). Cut before that COMMIT reached PostgreSQL, the batch runs
+    again: the five put off by the run that failed must not run a second time on top of it (5 numbers,
+    not 10)."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    def issue_then_fail(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    link.arm("before", WRITERS)
+    jobs = [(outbox.recording(q.issue), (code,)) for _ in range(5)] + [(issue_then_fail, (code,))]
+    results = together(writer, queue.site, jobs)
+    assert link.cuts == 1
+    assert isinstance(results[-1], DBAPIError) and "division by zero" in str(results[-1]), results
+    assert all(isinstance(r, q.Outcome) for r in results[:-1]), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == list(range(start, start + 6))  # the warm-up's and five
+    assert sorted(r.ticket["number"] for r in results[:-1]) == list(range(start + 1, start + 6))
+    assert writer.lost_commits == {ROLLED_BACK: 1}
 
 
 def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_again(
