@@ -17,6 +17,7 @@ from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from . import faults
 from .db import (
@@ -542,7 +543,11 @@ def _send_commit(lane, conn, send, *args, **kwargs) -> None:
             raise
         if not conn.invalidated:
             conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
-        lane.commit_lost = error
+        # (the driver's own, from a COMMIT sent on the raw connection: wrapped as SQLAlchemy's, a database
+        # fault its callers hear as 503, as any other loss)
+        lane.commit_lost = (
+            error if isinstance(error, DBAPIError) else driver_error(conn, "COMMIT", None, error, lost=True)
+        )
 
 
 def _lost(conn, error) -> bool:

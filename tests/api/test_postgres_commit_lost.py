@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+import gevent
 import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
@@ -161,11 +162,43 @@ def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_
     link.arm("before", WRITERS)
     results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(3)])
     assert link.cuts == 1
-    assert all(isinstance(r, DBAPIError) for r in results), results
+    assert all(isinstance(r, DBAPIError) for r in results), (results, writer.lost_commits)
     assert writer.lost_commits == {ROLLED_BACK: 1}
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue)[code] == [start]
     assert together(writer, queue.site, [(q.issue, (code,))])[0].ticket["number"] == start + 1
+
+
+def test_a_batch_whose_callers_waited_behind_another_is_not_run_again_past_their_time(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch
+):
+    """The time a rolled-back batch may run again in is counted from its oldest caller's arrival, not
+    from the batch's start: callers that waited behind a slow batch have used part of it."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 0.8)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    def sleep_then_issue(conn, site, service, **kwargs):
+        gevent.sleep(1.2)  # (a slow action: the lane's next batch waits)
+        return q.issue(conn, site, service, **kwargs)
+
+    def issue_then_fail(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    link.arm("before", "ROLLBACK TO")  # (the COMMIT after a failed action: the second batch's only)
+    slow = gevent.spawn(together, writer, queue.site, [(sleep_then_issue, (code,))])
+    gevent.sleep(0.2)  # (the lane took the slow batch: these wait behind it)
+    results = together(writer, queue.site, [(q.issue, (code,)), (issue_then_fail, (code,))])
+    assert all(isinstance(r, q.Outcome) for r in slow.get()), slow.value
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) for r in results), (results, writer.lost_commits)
+    assert writer.lost_commits == {ROLLED_BACK: 1}
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start, start + 1]  # (none of the cut batch's)
 
 
 def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_still_holding_it(pg_url):
