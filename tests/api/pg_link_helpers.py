@@ -144,10 +144,10 @@ class MovedAddressLink(_Link):
 class CommitCutLink(_Link):
     """A link that reads what the client sends (PostgreSQL's frontend messages) and, once ``arm()``ed,
     cuts the first connection that sends a COMMIT (a simple Query 'Q' one of whose statements is
-    COMMIT, or a Parse 'P' of COMMIT): ``after`` it forwarded the COMMIT to PostgreSQL (which commits;
-    its answer never reaches the client), or ``before`` (PostgreSQL never sees it and rolls back as
-    the session ends). The client sees its connection closed; PostgreSQL sees the end of its input
-    (after its answer, drained). Other connections, and new ones, go through."""
+    COMMIT, or a Parse 'P' of COMMIT): ``after`` PostgreSQL answered the COMMIT (it committed, before
+    any question on another connection; its answer never reaches the client), or ``before`` it
+    reached PostgreSQL (which rolls back as the session ends). The client sees its connection closed;
+    PostgreSQL sees the end of its input. Other connections, and new ones, go through."""
 
     _NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: the client's startup goes on after them
 
@@ -168,10 +168,11 @@ class CommitCutLink(_Link):
 
     def _joined(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.target)
-        threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
-        threading.Thread(target=self._down, args=(client, upstream), daemon=True).start()
+        committing = threading.Event()  # (set by _up as it forwards a COMMIT it cuts after)
+        threading.Thread(target=self._up, args=(client, upstream, committing), daemon=True).start()
+        threading.Thread(target=self._down, args=(client, upstream, committing), daemon=True).start()
 
-    def _up(self, client: socket.socket, upstream: socket.socket) -> None:
+    def _up(self, client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
         reader = client.makefile("rb")
         try:
             starting = True
@@ -192,8 +193,10 @@ class CommitCutLink(_Link):
                 if when is None:
                     upstream.sendall(head + body)
                     continue
-                if when == "after":
+                if when == "after":  # (_down cuts once PostgreSQL answered the COMMIT: it committed)
+                    committing.set()
                     upstream.sendall(head + body)
+                    continue
                 client.shutdown(socket.SHUT_RDWR)  # the client hears nothing more: its connection is lost
                 client.close()
                 upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads what came, then the end
@@ -221,21 +224,28 @@ class CommitCutLink(_Link):
             self.cuts += 1
             return when
 
+    # PostgreSQL's CommandComplete of a COMMIT; its ReadyForQuery (the query's end, had it not committed)
+    _ANSWERED = (b"C\x00\x00\x00\x0bCOMMIT\x00", b"Z\x00\x00\x00\x05")
+
     @staticmethod
-    def _down(client: socket.socket, upstream: socket.socket) -> None:
+    def _down(client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
+        answer = b""  # PostgreSQL's answers since the COMMIT was forwarded: never the client's
         try:
             while data := upstream.recv(65536):
-                try:
+                if not committing.is_set():
                     client.sendall(data)
-                except OSError:  # cut: PostgreSQL's answer goes nowhere (read to its end all the same)
-                    pass
+                    continue
+                answer += data
+                if any(end in answer for end in CommitCutLink._ANSWERED):  # the client hears nothing more
+                    committing.clear()
+                    _shut(client)
+                    client.close()
+                    upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads the end (its session ends)
         except OSError:
             pass
+        _shut(client, upstream)
         for end in (client, upstream):
-            try:
-                end.close()
-            except OSError:
-                pass
+            end.close()
 
     def close(self) -> None:
         self.listener.close()
