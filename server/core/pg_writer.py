@@ -233,6 +233,8 @@ class PostgresGroupWriter:
             then,
             extra=_sites(batch),
         )
+        if outcome == UNKNOWN:
+            lane.commit_lost.outcome_unknown = True  # (pg_commit.outcome_unknown: its callers told so)
         if outcome != COMMITTED:
             raise lane.commit_lost
 

@@ -154,19 +154,27 @@ class CommitCutLink(_Link):
     def __init__(self, target=("127.0.0.1", 5432)):
         self.armed: tuple[str, str] | None = None
         self.times = 0
+        self._then_refuse = False
         self.cuts = 0
+        self.refusing = False  # new connections closed at once (PostgreSQL out of reach for the asking)
         self._lock = threading.Lock()
         super().__init__(target)
 
-    def arm(self, when: str, sql_holds: str = "", times: int = 1) -> None:
+    def arm(self, when: str, sql_holds: str = "", times: int = 1, then_refuse: bool = False) -> None:
         """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL)
-        whose query also holds ``sql_holds`` (e.g. "RELEASE SAVEPOINT": the group writer's, not a
-        background loop's own transaction)."""
+        whose transaction's statements (since the connection's last COMMIT or ROLLBACK, prepared ones
+        by their SQL) hold ``sql_holds`` (e.g. "RELEASE SAVEPOINT": the group writer's; "INSERT INTO
+        tickets": a ticket's, not a background loop's or the delivery worker's). ``then_refuse``: once cut, new connections are refused
+        (``refusing``) until told otherwise."""
         assert when in ("after", "before")
         with self._lock:
-            self.armed, self.times = (when, sql_holds), times
+            self.armed, self.times, self._then_refuse = (when, sql_holds), times, then_refuse
 
     def _joined(self, client: socket.socket) -> None:
+        if self.refusing:
+            _shut(client)
+            client.close()
+            return
         upstream = socket.create_connection(self.target)
         committing = threading.Event()  # (set by _up as it forwards a COMMIT it cuts after)
         threading.Thread(target=self._up, args=(client, upstream, committing), daemon=True).start()
@@ -174,6 +182,7 @@ class CommitCutLink(_Link):
 
     def _up(self, client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
         reader = client.makefile("rb")
+        transaction: dict = {"prepared": {}, "sql": []}  # this connection's statements since its last end
         try:
             starting = True
             while True:
@@ -189,7 +198,7 @@ class CommitCutLink(_Link):
                 if len(head) < 5:
                     break
                 body = reader.read(struct.unpack("!i", head[1:])[0] - 4)
-                when = self._cut_at(head[:1], body)
+                when = self._cut_at(head[:1], body, transaction)
                 if when is None:
                     upstream.sendall(head + body)
                     continue
@@ -205,23 +214,34 @@ class CommitCutLink(_Link):
             pass
         _shut(client, upstream)
 
-    def _cut_at(self, kind: bytes, body: bytes) -> str | None:
+    def _cut_at(self, kind: bytes, body: bytes, transaction: dict) -> str | None:
         if kind == b"Q":
             sql = body.rstrip(b"\0").decode()
-        elif kind == b"P":
-            sql = body.split(b"\0")[1].decode()  # (after the statement's name)
+        elif kind == b"P":  # (a statement's name, then its SQL)
+            name, sql = (part.decode() for part in body.split(b"\0")[:2])
+            transaction["prepared"][name] = sql
+        elif kind == b"B":  # (a portal's name, then its statement's: one prepared earlier, maybe)
+            sql = transaction["prepared"].get(body.split(b"\0")[1].decode(), "")
         else:
             return None
+        statements = [part.strip().upper() for part in sql.split(";")]
+        transaction["sql"].append(sql)
+        if "COMMIT" not in statements:
+            if "ROLLBACK" in statements:
+                transaction["sql"].clear()
+            return None
+        sql, transaction["sql"] = " ".join(transaction["sql"]), []
         with self._lock:
             if self.armed is None:
                 return None
             when, holds = self.armed
-            if holds not in sql or not any(part.strip().upper() == "COMMIT" for part in sql.split(";")):
+            if holds not in sql:
                 return None
             self.times -= 1
             if not self.times:
                 self.armed = None
             self.cuts += 1
+            self.refusing = self._then_refuse
             return when
 
     # PostgreSQL's CommandComplete of a COMMIT; its ReadyForQuery (the query's end, had it not committed)
