@@ -50,7 +50,8 @@ PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a tr
 PG_LANES = 1
 CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
-# a batch rolled back at its COMMIT runs again only this soon after it began: its callers still wait
+# a batch rolled back at its COMMIT runs again only this soon after its oldest caller came (counted once
+# PostgreSQL answered): its callers still wait
 # (a kiosk gives up after 10 s; a number issued after that is one nobody takes)
 RUN_AGAIN_SECONDS = 5.0
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
@@ -90,9 +91,13 @@ class PostgresGroupWriter:
     own), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
     committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
-    while its callers still wait (``RUN_AGAIN_SECONDS``); no answer (or another server answering:
-    restarted, or a replica promoted, since), its callers are told (503). A batch that may have
-    committed never runs again: that could give a number twice."""
+    while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
+    PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
+    crashed and reinitialised, or a replica promoted, since; PostgreSQL starting up; an error of the
+    question), its callers are told it may have been done (503 ``database_outcome_unknown``,
+    pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
+    number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
+    ``pg_commit.ASK_SECONDS``, in an outage)."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
