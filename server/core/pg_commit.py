@@ -29,10 +29,12 @@ _SERVER = "pg_postmaster_start_time()::text || ' ' || pg_stat_get_bgwriter_stat_
 XACT = f"SELECT pg_current_xact_id()::text, pg_backend_pid(), {_SERVER}"
 COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
 ASK_SECONDS = 4.0  # how long PostgreSQL is asked while out of reach (each try bounded by what is left)
-# A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed;
-# 57P01 admin_shutdown; 57P03 cannot_connect_now: starting up or in recovery): after it, ids may be
-# given again, so an answer about this one's is not trusted.
-SERVER_RESTARTING = frozenset({"57P01", "57P02", "57P03"})
+# A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed,
+# the postmaster reinitialises), or a connection refused while it starts up or recovers (57P03
+# cannot_connect_now): ids may be given again, so an answer about this one's is not trusted. (57P01
+# admin_shutdown is also pg_terminate_backend of the one session: the same server, asked; a shutdown
+# that restarts PostgreSQL changes its start time.)
+SERVER_RESTARTING = frozenset({"57P02", "57P03"})
 
 _STATUS = text(f"SELECT pg_xact_status(CAST(:xid AS xid8)), {_SERVER} = :server")
 # the old session, if it still holds the transaction: PostgreSQL has not yet seen it end (its end of
