@@ -17,6 +17,7 @@ from sqlalchemy import DateTime, Numeric, bindparam, text
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import JsonRows, Prepared
+from queuekiosk.server.core.pg_commit import XACT
 
 pytestmark = pytest.mark.postgres
 
@@ -33,9 +34,10 @@ def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
         results = together(writer, queue.site, jobs)
         assert all(isinstance(r, q.Outcome) for r in results), results
         messages = collections.Counter(sent())
-        # BEGIN, the savepoint, the look at the webhooks and the 16 tickets (one statement); RELEASE and COMMIT
+        # BEGIN, the transaction's id, the savepoint, the look at the webhooks and the 16 tickets (one
+        # statement); RELEASE and COMMIT
         assert messages["Sync"] + messages["Query"] == 2, messages
-        assert messages["Execute"] == 1 + 1 + 1 + 1, messages
+        assert messages["Execute"] == 1 + 1 + 1 + 1 + 1, messages
     found = numbers_by_service(queue)
     answered = collections.defaultdict(list)
     for outcome in results:
@@ -61,14 +63,17 @@ def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(
     assert all(isinstance(r, q.Outcome) for r in results), results
     messages = collections.Counter(sent())
     assert messages["Sync"] + messages["Query"] == 2, messages
-    assert messages["Execute"] == 1 + 1 + 1 + 1, messages  # BEGIN, the savepoint, the look, the 6 tickets
+    assert messages["Execute"] == 1 + 1 + 1 + 1 + 1, (
+        messages
+    )  # BEGIN, the transaction's id, the savepoint, the look, the 6 tickets
 
 
 def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_savepoint(
     make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
 ):
-    """A careful batch (a savepoint at every action) sends BEGIN and its first savepoint as one query,
-    with no BEGIN of psycopg's before it (the lane's connection is in autocommit mode)."""
+    """A careful batch (a savepoint at every action) sends BEGIN, its transaction's id and its first
+    savepoint as one query, with no BEGIN of psycopg's before it (the lane's connection is in autocommit
+    mode)."""
     queue = make_queue(config, migrated_pg_url)
     writer = pg_group_writer(queue.engine, lanes=1)
     (lane,) = writer._lanes
@@ -78,7 +83,7 @@ def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_s
     results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(4)])
     assert all(isinstance(r, q.Outcome) for r in results), results
     messages = sent()
-    assert messages[0] == 'Query\t "BEGIN; SAVEPOINT qk_action"', messages[:3]
+    assert messages[0] == f'Query\t "BEGIN; {XACT}; SAVEPOINT qk_action"', messages[:3]
     assert messages[-1].startswith("Query") and messages[-1].endswith('RELEASE SAVEPOINT qk_action; COMMIT"')
 
 
@@ -188,8 +193,9 @@ def test_values_json_cannot_hold_go_one_at_a_time_and_the_others_together(
         results = together(writer, queue.site, [(issued_after_asking(n), (code,)) for n in numbers])
         assert all(isinstance(r, q.Outcome) for r in results), results
         asked = [message for message in sent() if message == "Execute"]
-        # BEGIN, the savepoint, the look at the webhooks, the asking, the 4 tickets (one statement)
-        assert len(asked) == 3 + statements + 1, (numbers, asked)
+        # BEGIN, the transaction's id, the savepoint, the look at the webhooks, the asking, the 4 tickets
+        # (one statement)
+        assert len(asked) == 4 + statements + 1, (numbers, asked)
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue)[code] == list(range(start, start + 8))
 
@@ -270,7 +276,7 @@ def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_
     results = together(writer, queue.site, jobs)
     assert all(isinstance(r, q.Outcome) and r.recorded == 1 for r in results), results
     messages = collections.Counter(sent())
-    # BEGIN, the savepoint, the look and the 12 tickets; the 12 events; RELEASE and COMMIT
+    # BEGIN, the transaction's id, the savepoint, the look and the 12 tickets; the 12 events; RELEASE and COMMIT
     assert messages["Sync"] + messages["Query"] == 3, messages
     with queue.engine.connect() as conn:
         payloads = conn.execute(text("SELECT kind, payload FROM outbox_events ORDER BY id")).all()

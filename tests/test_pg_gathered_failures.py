@@ -228,7 +228,7 @@ def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_get
     values = together(writer, queue.site, [(next_value_then_issue, (code,)) for _ in range(4)], limit=20)
     assert values == [1, 2, 3, 4], values
     messages = collections.Counter(sent())
-    # BEGIN, the savepoint, each action's read and ticket; RELEASE and COMMIT
+    # BEGIN, the transaction's id, the savepoint, each action's read and ticket; RELEASE and COMMIT
     assert messages["Sync"] + messages["Query"] == 2, messages
 
 

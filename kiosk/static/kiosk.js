@@ -364,6 +364,11 @@
       backToStart();
       return;
     }
+    if (error.code === "database_outcome_unknown") {
+      // the database did not confirm: a number may have been issued; the citizen asks staff before tapping again
+      showProblem("kiosk_unconfirmed_title", "kiosk_database_outcome_unknown_text", null, null, error.code);
+      return;
+    }
     if (["database_full", "database_busy", "database_damaged"].includes(error.code)) {
       // no number was given; the citizen is asked to tap again or tell staff, and staff read what to do
       showProblem("kiosk_system_title", "kiosk_" + error.code + "_text", null, null, error.code);

@@ -4,9 +4,11 @@ in lanes that write batches of different services side by side."""
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import logging
 import os
+import time
 
 import gevent
 import orjson
@@ -15,6 +17,7 @@ from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from . import faults
 from .db import (
@@ -30,6 +33,8 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
+from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -45,12 +50,12 @@ PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a tr
 PG_LANES = 1
 CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
+# a batch rolled back at its COMMIT runs again only this soon after its oldest caller came (counted once
+# PostgreSQL answered): its callers still wait
+# (a kiosk gives up after 10 s; a number issued after that is one nobody takes)
+RUN_AGAIN_SECONDS = 5.0
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
-
-
-def _sqlstate(error) -> str | None:
-    return getattr(getattr(error, "orig", error), "sqlstate", None)
 
 
 class PostgresGroupWriter:
@@ -80,12 +85,25 @@ class PostgresGroupWriter:
     connection, the pool's older ones replaced first (db.forget_older_connections). That round trip may
     have carried BEGIN and the first statements, never the COMMIT, and PostgreSQL rolls back the open
     transaction of a session that ends: nothing of the batch happened. One lost later fails, its
-    callers told (503): once a COMMIT may have been sent, running it again could give a number twice."""
+    callers told (503), unless it was lost once the COMMIT was sent: the COMMIT may have reached
+    PostgreSQL (only its answer lost: a number issued, a clerk's call made) or not. The batch learnt
+    its transaction's id in its first round trip (pg_commit.XACT, with the BEGIN: no round trip of its
+    own), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
+    committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
+    the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
+    while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
+    PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
+    crashed and reinitialised, or a replica promoted, since; PostgreSQL starting up; an error of the
+    question), its callers are told it may have been done (503 ``database_outcome_unknown``,
+    pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
+    number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
+    ``pg_commit.ASK_SECONDS``, in an outage)."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
         self.invalidations = 0  # connections of the pool found broken: a lane then lets its own go
         self.lost_at_start = 0  # batches run again because their connection was found lost at their start
+        self.lost_commits: collections.Counter = collections.Counter()  # what PostgreSQL said of lost COMMITs
         self._pool = engine.pool  # (the engine's next pool, after a dispose(), hears through this one's listener)
         event.listen(self._pool, "invalidate", self._invalidated)
         self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
@@ -109,8 +127,9 @@ class PostgresGroupWriter:
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        # (tries, the number row it wanted, the caller's context: a failed batch names its sites, logs.sites_of)
-        job = [action, (site, *args), kwargs, done, 0, None, contextvars.copy_context()]
+        # (tries, the number row it wanted, the caller's context: a failed batch names its sites, logs.sites_of;
+        # when it came: a batch lost at its COMMIT runs again only while its oldest caller likely waits)
+        job = [action, (site, *args), kwargs, done, 0, None, contextvars.copy_context(), time.monotonic()]
         row = _row_of(job)
         # issuing of different services in different lanes: their batches lock different rows, and
         # one lane's round trips go on while another's wait
@@ -123,25 +142,28 @@ class PostgresGroupWriter:
         careful = lane.careful
         try:
             try:
-                results = self._attempt(lane, batch)
+                results = self._attempt(lane, batch, may_run_again=True)
             except Exception:
-                if not lane.lost_at_start:
+                if lane.lost_at_start:
+                    # Its connection was found lost by the batch's first round trip (kept from an earlier
+                    # batch, or idle in the pool, when PostgreSQL restarted, failed over or ended its
+                    # sessions). No COMMIT was sent, and PostgreSQL rolls back the open transaction of a
+                    # session that ends: nothing of the batch happened.
+                    self.lost_at_start += 1
+                    log.warning(
+                        "a batch's connection to PostgreSQL was found lost at its start: it runs again on a"
+                        " fresh one (%d such runs since the server started)",
+                        self.lost_at_start,
+                    )
+                elif not lane.rolled_back:  # (lost after its COMMIT was sent, and PostgreSQL said it rolled back)
                     raise
-                # Its connection was found lost by the batch's first round trip (kept from an earlier
-                # batch, or idle in the pool, when PostgreSQL restarted, failed over or ended its
-                # sessions). No COMMIT was sent, and PostgreSQL rolls back the open transaction of a
-                # session that ends: nothing of the batch happened. Once more, on a fresh connection
-                # (the pool's older ones are likely dead too: a failover that moved the address says
-                # nothing on them), so that the first request after a restart is served, not told "busy".
+                # Once more, on a fresh connection (the pool's older ones are likely dead too: a failover
+                # that moved the address says nothing on them), so that the first request after a
+                # restart is served, not told "busy".
                 lane.let_go()
                 forget_older_connections(self._engine)
                 lane.careful = careful
-                self.lost_at_start += 1
-                log.warning(
-                    "a batch's connection to PostgreSQL was found lost at its start: it runs again on a"
-                    " fresh one (%d such runs since the server started)",
-                    self.lost_at_start,
-                )
+                lane.again = []  # (jobs of this batch put off by the run that failed: they run in it again)
                 results = self._attempt(lane, batch)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
@@ -159,23 +181,67 @@ class PostgresGroupWriter:
             else:
                 done.set(outcome)
 
-    def _attempt(self, lane, batch) -> list:
+    def _attempt(self, lane, batch, may_run_again: bool = False) -> list:
         """Run ``batch`` on the lane's connection: (done, outcome, error) of each action answered, once
-        the COMMIT is through; else it raises (``lane.lost_at_start``: lost on its first round trip, which
-        never holds the COMMIT)."""
+        the COMMIT is through (or found committed); else it raises (``lane.lost_at_start``: lost on its
+        first round trip, which never holds the COMMIT; ``lane.rolled_back``: lost once the COMMIT was
+        sent, found rolled back while its callers still wait, if ``may_run_again``)."""
         results = []
         order = NumberRowOrder()
-        lane.lost_at_start = False
+        lane.lost_at_start = lane.rolled_back = False
+        lane.xact = lane.commit_lost = None
         conn = lane.connection()
         info = conn.info  # the pooled connection's own: what is put here is taken out below
         info[DEFERRED], info[ROW_ORDER] = [], order
         try:
             self._run_batch(lane, conn, batch, order, results)
+        except Exception:
+            if lane.commit_lost is None:
+                raise  # (else: SQLAlchemy's end of the transaction on the connection lost at the COMMIT)
         finally:
             if not conn.invalidated:  # (a lost connection's info goes with it)
                 info.pop(ROW_ORDER, None)
                 info.pop(DEFERRED, None)
+        if lane.commit_lost is not None:
+            self._commit_found(lane, batch, may_run_again)
         return results
+
+    def _commit_found(self, lane, batch, may_run_again: bool) -> None:
+        """The batch's connection was lost once its COMMIT was sent (``lane.commit_lost``): returns if
+        PostgreSQL says its transaction committed (``results`` stand, as the batch ran to its end);
+        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again if
+        ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
+        PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
+        lane.let_go()
+        if _sqlstate(lane.commit_lost) in SERVER_RESTARTING:  # (PostgreSQL went down: ids may be given again)
+            outcome = UNKNOWN
+        else:
+            outcome = commit_outcome(self._engine, *lane.xact)
+        self.lost_commits[outcome] += 1
+        again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
+        if outcome == COMMITTED:
+            then = "its callers are answered"
+        elif outcome == ROLLED_BACK and again:
+            then, lane.rolled_back = "it runs again on a fresh connection", True
+        else:
+            then = "its callers are told the database is busy"
+        if outcome in (COMMITTED, ROLLED_BACK):
+            said = f"PostgreSQL says it {outcome}"
+        else:
+            said = "PostgreSQL could not tell (out of reach, restarting, or restarted or failed over since)"
+        log.warning(
+            "the connection of a batch of %d actions to PostgreSQL was lost once its COMMIT was sent"
+            " (transaction %s): %s: %s",
+            len(batch),
+            lane.xact[0],
+            said,
+            then,
+            extra=_sites(batch),
+        )
+        if outcome == UNKNOWN:
+            lane.commit_lost.outcome_unknown = True  # (pg_commit.outcome_unknown: its callers told so)
+        if outcome != COMMITTED:
+            raise lane.commit_lost
 
     def _run_batch(self, lane, conn, batch, order, results) -> None:
         with conn.begin():
@@ -196,7 +262,7 @@ class PostgresGroupWriter:
                 try:
                     outcome = action(conn, *args, **kwargs)
                     if index > last:  # its deferred writes with the COMMIT
-                        send_deferred(conn, then=(_RELEASE, "COMMIT"))
+                        _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
                     elif careful or conn.info[DEFERRED] or not _rerunnable(job):
                         # its deferred writes with the savepoint let go and the next one set: an error
                         # of a deferred write is this action's own
@@ -225,12 +291,14 @@ class PostgresGroupWriter:
             end += 1
         run = batch[index:end]
         ends_batch = end == len(batch)
-        gathered = Gathered(first=(_BEGIN, _SAVEPOINT) if index == 0 else ())
+        gathered = Gathered(first=(_BEGIN, XACT, _SAVEPOINT) if index == 0 else ())
         outcomes, failed = gathered.run(conn, run)
+        if index == 0 and gathered.opened[1][0]:  # (the transaction's id and session, with its BEGIN)
+            lane.xact = gathered.opened[1][0][0]
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
-                send_deferred(conn, then=(_RELEASE, "COMMIT"))
+                _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
                 results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
                 provisional.clear()
             return end
@@ -269,13 +337,14 @@ class Gathered:
     run stops at its first failure (everything in it is undone and runs again one at a time); a
     connection lost in it fails the batch with OperationalError."""
 
-    __slots__ = ("driver", "queue", "database_error", "round_trips", "_reads_at")
+    __slots__ = ("driver", "queue", "opened", "database_error", "round_trips", "_reads_at")
 
     def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
         self.round_trips = 0  # flushes that sent something
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
+        self.opened = [entry[2] for entry in self.queue]  # the slots of ``first``'s statements
         self.database_error = None  # the first error PostgreSQL (or psycopg, before sending) gave
         self._reads_at = len(self.queue)  # where the next read asked for later goes
 
@@ -428,12 +497,15 @@ def _together(queue: list) -> list:
 
 
 def _begin(lane, conn) -> None:
-    """The batch's BEGIN and its first savepoint, one round trip. A connection found lost here ran no
-    action of the batch and was sent no COMMIT: ``lane.lost_at_start``, and its callers would hear
-    SQLAlchemy's error of a lost connection (errors.py: 503)."""
+    """The batch's BEGIN, its transaction's id (``lane.xact``) and its first savepoint, one round trip.
+    A connection found lost here ran no action of the batch and was sent no COMMIT:
+    ``lane.lost_at_start``, and its callers would hear SQLAlchemy's error of a lost connection
+    (errors.py: 503)."""
     dbapi_connection = conn.connection.dbapi_connection
     try:
-        dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
+        cursor = dbapi_connection.execute(f"{_BEGIN}; {XACT}; {_SAVEPOINT}")
+        cursor.nextset()  # (the BEGIN's result first)
+        lane.xact = cursor.fetchone()
     except conn.dialect.loaded_dbapi.Error as error:
         if not conn.dialect.is_disconnect(error, dbapi_connection, None):
             raise
@@ -455,11 +527,43 @@ def _undo_to_savepoint(lane, conn, provisional: list, tail: str) -> None:
     conn.info[DEFERRED].clear()
     while conn.in_nested_transaction():
         conn.get_nested_transaction().rollback()
-    conn.connection.dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
+    script, send = f"{_ROLLBACK_TO}; {_RELEASE}; {tail}", conn.connection.dbapi_connection.execute
+    if tail == "COMMIT":
+        _send_commit(lane, conn, send, script)
+    else:
+        send(script)
     if provisional:
         lane.again.extend(undone for undone, _outcome in provisional)
         provisional.clear()
         lane.careful = CAREFUL_BATCHES
+
+
+def _send_commit(lane, conn, send, *args, **kwargs) -> None:
+    """``send(*args, **kwargs)``, which sends the batch's COMMIT. A connection found lost by it, the
+    COMMIT sent and the transaction's id known, is not raised but noted (``lane.commit_lost``): the
+    batch goes on to its end as if the COMMIT had been answered, and PostgreSQL is then asked whether it
+    committed (``PostgresGroupWriter._commit_found``)."""
+    try:
+        send(*args, **kwargs)
+    except Exception as error:
+        if lane.xact is None or not _lost(conn, error):
+            raise
+        if not conn.invalidated:
+            conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
+        # (the driver's own, from a COMMIT sent on the raw connection: wrapped as SQLAlchemy's, a database
+        # fault its callers hear as 503, as any other loss)
+        lane.commit_lost = (
+            error if isinstance(error, DBAPIError) else driver_error(conn, "COMMIT", None, error, lost=True)
+        )
+
+
+def _lost(conn, error) -> bool:
+    """Whether ``error`` (the driver's, or SQLAlchemy's of it) says ``conn``'s connection is lost."""
+    if conn.invalidated:
+        return True
+    dbapi_connection = conn.connection.dbapi_connection
+    driver = getattr(error, "orig", error)
+    return dbapi_connection.broken or conn.dialect.is_disconnect(driver, dbapi_connection, None)
 
 
 def _refused(lane, job, error, results: list) -> None:
@@ -499,6 +603,9 @@ class _Lane:
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
         self.lost_at_start = False  # the batch's connection was found lost by its first round trip
+        self.xact: tuple | None = None  # the batch's transaction: its id, session and server (pg_commit.XACT)
+        self.commit_lost: Exception | None = None  # the batch's connection was lost once its COMMIT was sent
+        self.rolled_back = False  # ... and PostgreSQL said its transaction rolled back: it may run again
         self.greenlet = gevent.spawn(self._run, writer)
 
     def connection(self) -> Connection:

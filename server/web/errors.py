@@ -25,6 +25,7 @@ from ..core import faults
 from ..core import models as m
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
 from ..core.i18n import LANGUAGES, Phrase, install_jinja, pick_language, translate
+from ..core.pg_commit import outcome_unknown
 from .extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,8 @@ def register_error_handlers(app):
         code = report_database_fault(error, f"{request.method} {request.path}", site)
         if code == faults.INTERNAL:
             return error_response(code, 500)
+        if outcome_unknown(error):  # (a lost COMMIT PostgreSQL did not tell of: it may have been done)
+            return error_response("database_outcome_unknown", 503)
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status

@@ -8,6 +8,15 @@ import struct
 import threading
 
 
+def _shut(*ends: socket.socket) -> None:
+    """Both ways of each socket shut (its peer reads the end), whatever state it is in."""
+    for end in ends:
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class _Link:
     """127.0.0.1:<port> forwarded to PostgreSQL: each connection accepted is handed to ``_joined``."""
 
@@ -58,19 +67,11 @@ class CuttableLink(_Link):
         except OSError:
             pass
         finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shut(source, sink)
 
     def cut(self) -> None:
         self.down.set()
-        for end in self.open:
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut(*self.open)
         self.open.clear()
 
     def silence(self) -> None:
@@ -138,3 +139,133 @@ class MovedAddressLink(_Link):
     def close(self) -> None:
         self.listener.close()
         self.fail_over()
+
+
+class CommitCutLink(_Link):
+    """A link that reads what the client sends (PostgreSQL's frontend messages) and, once ``arm()``ed,
+    cuts the first connection that sends a COMMIT (a simple Query 'Q' one of whose statements is
+    COMMIT, or a Parse 'P' of COMMIT): ``after`` PostgreSQL answered the COMMIT (it committed, before
+    any question on another connection; its answer never reaches the client), or ``before`` it
+    reached PostgreSQL (which rolls back as the session ends). The client sees its connection closed;
+    PostgreSQL sees the end of its input. Other connections, and new ones, go through."""
+
+    _NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: the client's startup goes on after them
+
+    def __init__(self, target=("127.0.0.1", 5432)):
+        self.armed: tuple[str, str] | None = None
+        self.times = 0
+        self._then_refuse = False
+        self.cuts = 0
+        self.refusing = False  # new connections closed at once (PostgreSQL out of reach for the asking)
+        self._lock = threading.Lock()
+        super().__init__(target)
+
+    def arm(self, when: str, sql_holds: str = "", times: int = 1, then_refuse: bool = False) -> None:
+        """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL)
+        whose transaction's statements (since the connection's last COMMIT or ROLLBACK, prepared ones
+        by their SQL) hold ``sql_holds`` (e.g. "RELEASE SAVEPOINT": the group writer's; "INSERT INTO
+        tickets": a ticket's, not a background loop's or the delivery worker's). ``then_refuse``: once cut, new connections are refused
+        (``refusing``) until told otherwise."""
+        assert when in ("after", "before")
+        with self._lock:
+            self.armed, self.times, self._then_refuse = (when, sql_holds), times, then_refuse
+
+    def _joined(self, client: socket.socket) -> None:
+        if self.refusing:
+            _shut(client)
+            client.close()
+            return
+        upstream = socket.create_connection(self.target)
+        committing = threading.Event()  # (set by _up as it forwards a COMMIT it cuts after)
+        threading.Thread(target=self._up, args=(client, upstream, committing), daemon=True).start()
+        threading.Thread(target=self._down, args=(client, upstream, committing), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
+        reader = client.makefile("rb")
+        transaction: dict = {"prepared": {}, "sql": []}  # this connection's statements since its last end
+        try:
+            starting = True
+            while True:
+                if starting:  # untyped: length, then the body
+                    head = reader.read(4)
+                    if len(head) < 4:
+                        break
+                    body = reader.read(struct.unpack("!i", head)[0] - 4)
+                    starting = struct.unpack("!i", body[:4])[0] in self._NEGOTIATIONS
+                    upstream.sendall(head + body)
+                    continue
+                head = reader.read(5)
+                if len(head) < 5:
+                    break
+                body = reader.read(struct.unpack("!i", head[1:])[0] - 4)
+                when = self._cut_at(head[:1], body, transaction)
+                if when is None:
+                    upstream.sendall(head + body)
+                    continue
+                if when == "after":  # (_down cuts once PostgreSQL answered the COMMIT: it committed)
+                    committing.set()
+                    upstream.sendall(head + body)
+                    continue
+                client.shutdown(socket.SHUT_RDWR)  # the client hears nothing more: its connection is lost
+                client.close()
+                upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads what came, then the end
+                return
+        except OSError:
+            pass
+        _shut(client, upstream)
+
+    def _cut_at(self, kind: bytes, body: bytes, transaction: dict) -> str | None:
+        if kind == b"Q":
+            sql = body.rstrip(b"\0").decode()
+        elif kind == b"P":  # (a statement's name, then its SQL)
+            name, sql = (part.decode() for part in body.split(b"\0")[:2])
+            transaction["prepared"][name] = sql
+        elif kind == b"B":  # (a portal's name, then its statement's: one prepared earlier, maybe)
+            sql = transaction["prepared"].get(body.split(b"\0")[1].decode(), "")
+        else:
+            return None
+        statements = [part.strip().upper() for part in sql.split(";")]
+        transaction["sql"].append(sql)
+        if "COMMIT" not in statements:
+            if "ROLLBACK" in statements:
+                transaction["sql"].clear()
+            return None
+        sql, transaction["sql"] = " ".join(transaction["sql"]), []
+        with self._lock:
+            if self.armed is None:
+                return None
+            when, holds = self.armed
+            if holds not in sql:
+                return None
+            self.times -= 1
+            if not self.times:
+                self.armed = None
+            self.cuts += 1
+            self.refusing = self._then_refuse
+            return when
+
+    # PostgreSQL's CommandComplete of a COMMIT; its ReadyForQuery (the query's end, had it not committed)
+    _ANSWERED = (b"C\x00\x00\x00\x0bCOMMIT\x00", b"Z\x00\x00\x00\x05")
+
+    @staticmethod
+    def _down(client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
+        answer = b""  # PostgreSQL's answers since the COMMIT was forwarded: never the client's
+        try:
+            while data := upstream.recv(65536):
+                if not committing.is_set():
+                    client.sendall(data)
+                    continue
+                answer += data
+                if any(end in answer for end in CommitCutLink._ANSWERED):  # the client hears nothing more
+                    committing.clear()
+                    _shut(client)
+                    client.close()
+                    upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads the end (its session ends)
+        except OSError:
+            pass
+        _shut(client, upstream)
+        for end in (client, upstream):
+            end.close()
+
+    def close(self) -> None:
+        self.listener.close()

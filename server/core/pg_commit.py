@@ -1,0 +1,116 @@
+"""What became of a group-commit batch whose connection was lost once its COMMIT was sent
+(pg_writer.py): PostgreSQL is asked, on a fresh connection, about the batch's transaction, whose id
+(and session) the batch learnt in its first round trip (``XACT``). The COMMIT may have been lost on
+its way (nothing happened) or only its answer (everything happened): before, every caller heard 503
+"nothing was changed" either way, and a clerk's call committed so reached no screen."""
+
+from __future__ import annotations
+
+import time
+
+import gevent
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from .db import forget_older_connections
+
+# The server the batch began on, as a text: when it started, and when its shared statistics were
+# last reset, which a crash-restart does (a backend killed: the postmaster reinitialises without
+# restarting, so its start time stays; checked on PostgreSQL 15, docs/deployment.md). A transaction id
+# is only that server's: after a crash or a restart, ids that left nothing on disk are given out again,
+# and a promoted replica may give those the old primary gave. (pg_stat_reset_shared('bgwriter') by
+# hand only makes an answer "unknown".)
+_SERVER = "pg_postmaster_start_time()::text || ' ' || pg_stat_get_bgwriter_stat_reset_time()::text"
+# sent with the batch's BEGIN (PostgreSQL 13 or later): the transaction's id, assigned now (a batch
+# that writes gets one at its first write anyway); the session's process, to end it if need be; and the
+# server (_SERVER)
+XACT = f"SELECT pg_current_xact_id()::text, pg_backend_pid(), {_SERVER}"
+COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
+ASK_SECONDS = 4.0  # how long PostgreSQL is asked while out of reach (each try bounded by what is left)
+# A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed,
+# the postmaster reinitialises), or a connection refused while it starts up or recovers (57P03
+# cannot_connect_now): ids may be given again, so an answer about this one's is not trusted. (57P01
+# admin_shutdown is also pg_terminate_backend of the one session: the same server, asked; a shutdown
+# that restarts PostgreSQL changes its start time.)
+SERVER_RESTARTING = frozenset({"57P02", "57P03"})
+
+_STATUS = text(f"SELECT pg_xact_status(CAST(:xid AS xid8)), {_SERVER} = :server")
+# the old session, if it still holds the transaction: PostgreSQL has not yet seen it end (its end of
+# the connection still open); a COMMIT already being written finishes first, one not yet begun is
+# rolled back with the session: either way PostgreSQL's answer is then final
+_END_OLD_SESSION = text(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE pid = :pid AND backend_xid = CAST(CAST(:xid AS xid8) AS xid)"
+)
+
+
+def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds: float = ASK_SECONDS) -> str:
+    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend``, on
+    the ``server`` of ``XACT``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
+    try, its connection's wait included, bounded by the time left), the server answering another
+    (restarted, crashed and reinitialised, or a replica promoted, since), PostgreSQL starting up or in
+    recovery, or any error of the question itself (the id "in the future": the server lost it). Never
+    asked again after such an answer: a loop could meet the id given again to another transaction.
+    A transaction still in progress (its session not yet ended by PostgreSQL: a COMMIT on its way or
+    being written, or the session's client gone without a word) has its session ended, once: a COMMIT
+    already being written finishes first, one not yet begun is rolled back with the session; then it
+    is asked again. The pool's connections made before now are replaced first: the loss was likely not
+    this one's."""
+    deadline = time.monotonic() + seconds
+    forget_older_connections(engine)
+    ended = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return UNKNOWN
+        status = _ask(engine, xid, backend, server, left, end_old_session=not ended)
+        if status in (COMMITTED, ROLLED_BACK, UNKNOWN):
+            return status
+        ended = ended or status == "in progress"
+        gevent.sleep(0.05 if status == "in progress" else 0.25)
+
+
+def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, end_old_session: bool) -> str | None:
+    """One try: the outcome, "in progress" (the old session ended if ``end_old_session``), or None
+    when no connection came (out of reach: asked again while time is left)."""
+    timer = gevent.Timeout(seconds)
+    timer.start()
+    conn = None
+    try:
+        try:
+            conn = engine.connect()
+        except (DBAPIError, PoolTimeout) as error:
+            return UNKNOWN if sqlstate(error) in SERVER_RESTARTING else None
+        try:
+            status, same_server = conn.execute(_STATUS, {"xid": xid, "server": server}).one()
+            if not same_server:
+                return UNKNOWN
+            if status == "in progress" and end_old_session:
+                conn.execute(_END_OLD_SESSION, {"pid": backend, "xid": xid}).all()
+        except DBAPIError:  # (the id "in the future", the connection lost again, ...: not asked again)
+            return UNKNOWN
+        # (NULL: an id too old to tell, or not of this server's era: nothing said)
+        return {"committed": COMMITTED, "aborted": ROLLED_BACK, "in progress": status}.get(status, UNKNOWN)
+    except gevent.Timeout as timeout:
+        if timeout is not timer:
+            raise
+        if conn is not None:
+            conn.invalidate()  # (its question may be under way: not given out again)
+        return UNKNOWN
+    finally:
+        timer.close()
+        if conn is not None:
+            conn.close()
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether ``error`` is a lost COMMIT's whose outcome PostgreSQL did not tell (``UNKNOWN``): the
+    action may have been done, so its caller is told to check before trying again (errors.py)."""
+    return getattr(error, "outcome_unknown", False)
+
+
+def sqlstate(error) -> str | None:
+    """The SQLSTATE of a driver's error, or SQLAlchemy's of it (None: none given)."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None)

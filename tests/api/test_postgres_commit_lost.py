@@ -1,0 +1,294 @@
+"""A group-commit batch whose connection is lost once its COMMIT was sent (server/core/pg_writer.py,
+pg_commit.py): the server asks PostgreSQL, on a fresh connection, what became of the batch's
+transaction. Committed: its callers are answered as if the COMMIT's answer had come (a ticket 201,
+a clerk's call 200 and on the lobby screen), never 503 for a number that was used. Rolled back: it
+runs again once on a fresh connection; cut again, its callers hear 503 and no number was used. The
+link (pg_link_helpers.CommitCutLink) cuts the connection right after, or right before, it forwards
+the COMMIT to the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import gevent
+import pytest
+from api_helpers import assert_error, issue
+from group_commit_helpers import numbers_by_service, together
+from pg_link_helpers import CommitCutLink, CuttableLink
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import outbox, pg_writer
+from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.engine.prepared import Prepared
+from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, UNKNOWN, XACT, commit_outcome
+
+pytestmark = pytest.mark.postgres
+
+WRITERS = "RELEASE SAVEPOINT"  # the group writer's COMMIT goes with the release of its last savepoint
+# a live server's own writes (the delivery worker's, the lapse and prune loops') must not take the cut
+TICKET, CALL = "INSERT INTO tickets", "UPDATE tickets"
+
+
+@pytest.fixture
+def link():
+    link = CommitCutLink()
+    yield link
+    link.close()
+
+
+def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    http = srv.session()
+    keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    assert issue(http, "HT")["number"] == 1001
+    display = sio_client(srv)
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+
+    link.arm("after", TICKET)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text  # (before: 503 database_busy, the number used all the same)
+    assert ticket.json()["number"] == 1002
+
+    mark = display.mark()
+    link.arm("after", CALL)
+    called = http.post("/api/v1/counters/1/next", headers=keypad)
+    assert link.cuts == 2
+    assert called.status_code == 200, called.text  # (before: 503, and the ticket "called" on no screen)
+    assert called.json()["number"] == 1001
+    display.wait_for("ticket.called", lambda event: event["ticket"]["number"] == 1001, since=mark)
+
+    assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
+    waiting = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")["waiting"]
+    assert waiting == 2  # 1002 and 1003: 1001 is called
+    log = srv.log()
+    assert log.count("PostgreSQL says it committed: its callers are answered") == 2, log[-3000:]
+    assert "A fault of the server" not in log
+
+
+def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refused(live_server, pg_url, link):
+    """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
+    runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
+    citizen hears 503 and the number is the next ticket's."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+
+    link.arm("before", TICKET)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1002
+
+    link.arm("before", TICKET, times=2)
+    assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
+    assert link.cuts == 3
+    assert issue(http, "HT")["number"] == 1003  # the refused one used no number
+    log = srv.log()
+    assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 2, log[-3000:]
+    assert "A fault of the server" not in log
+
+
+def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_issued(live_server, pg_url, link):
+    """The COMMIT reached PostgreSQL, but the server cannot reach it to ask (a few seconds): the citizen
+    hears 503 ``database_outcome_unknown`` (it may have been done: check before trying again), not
+    "busy, nothing was changed"; the number was indeed used."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    link.arm("after", TICKET, then_refuse=True)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"}, headers={"Accept-Language": "vi"})
+    link.refusing = False
+    assert link.cuts == 1
+    assert_error(ticket, 503, "database_outcome_unknown")
+    assert "có thể đã được thực hiện" in ticket.json()["error"]["message"]
+    assert issue(http, "HT")["number"] == 1003  # 1002 was committed: never given again
+    assert "PostgreSQL could not tell" in srv.log()
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_once(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, careful, when
+):
+    """A batch of 12 tickets, its statements side by side (BEGIN, the transaction's id and the
+    savepoint go in its first pipeline) or one action at a time (in its first query), cut at its COMMIT:
+    every caller gets a ticket, numbers gap-free, none twice."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    codes = list(queue.site.service_ids)[:2]
+    assert isinstance(together(writer, queue.site, [(q.issue, (codes[0],))])[0], q.Outcome)  # (the lane connected)
+    lane.careful = 1 if careful else 0
+    link.arm(when, WRITERS)
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (codes[i % 2],)) for i in range(12)])
+    assert link.cuts == 1
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    found = numbers_by_service(queue)
+    for code in codes:
+        start = queue.site.config.service(code).numbers.start
+        answered = sorted(r.ticket["number"] for r in results if r.ticket["service"] == code)
+        assert found[code] == list(range(start, start + len(found[code]))), code  # gap-free, none twice
+        assert answered == found[code][-6:], code
+    assert writer.lost_commits == {("committed" if when == "after" else "rolled back"): 1}
+
+
+_DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
+
+
+def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_ticket_once(
+    make_queue, config, migrated_pg_url, pg_group_writer, link
+):
+    """Five tickets and, last, an action that fails: the batch goes back to its savepoint and commits
+    there (the five put off to run again). Cut before that COMMIT reached PostgreSQL, the batch runs
+    again: the five put off by the run that failed must not run a second time on top of it (5 numbers,
+    not 10)."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    def issue_then_fail(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    link.arm("before", WRITERS)
+    jobs = [(outbox.recording(q.issue), (code,)) for _ in range(5)] + [(issue_then_fail, (code,))]
+    results = together(writer, queue.site, jobs)
+    assert link.cuts == 1
+    assert isinstance(results[-1], DBAPIError) and "division by zero" in str(results[-1]), results
+    assert all(isinstance(r, q.Outcome) for r in results[:-1]), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == list(range(start, start + 6))  # the warm-up's and five
+    assert sorted(r.ticket["number"] for r in results[:-1]) == list(range(start + 1, start + 6))
+    assert writer.lost_commits == {ROLLED_BACK: 1}
+
+
+def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_again(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch
+):
+    """Found rolled back once its callers have likely given up (``RUN_AGAIN_SECONDS`` after the batch
+    began; a kiosk waits 10 s), the batch does not run again (a number issued then is one nobody takes):
+    its callers hear the loss (503), and no number was used."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 0.0)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)
+    link.arm("before", WRITERS)
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(3)])
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) for r in results), (results, writer.lost_commits)
+    assert writer.lost_commits == {ROLLED_BACK: 1}
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start]
+    assert together(writer, queue.site, [(q.issue, (code,))])[0].ticket["number"] == start + 1
+
+
+def test_a_batch_whose_callers_waited_behind_another_is_not_run_again_past_their_time(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch
+):
+    """The time a rolled-back batch may run again in is counted from its oldest caller's arrival, not
+    from the batch's start: callers that waited behind a slow batch have used part of it."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 0.8)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    def sleep_then_issue(conn, site, service, **kwargs):
+        gevent.sleep(1.2)  # (a slow action: the lane's next batch waits)
+        return q.issue(conn, site, service, **kwargs)
+
+    def issue_then_fail(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    link.arm("before", "ROLLBACK TO")  # (the COMMIT after a failed action: the second batch's only)
+    slow = gevent.spawn(together, writer, queue.site, [(sleep_then_issue, (code,))])
+    gevent.sleep(0.2)  # (the lane took the slow batch: these wait behind it)
+    results = together(writer, queue.site, [(q.issue, (code,)), (issue_then_fail, (code,))])
+    assert all(isinstance(r, q.Outcome) for r in slow.get()), slow.value
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) for r in results), (results, writer.lost_commits)
+    assert writer.lost_commits == {ROLLED_BACK: 1}
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start, start + 1]  # (none of the cut batch's)
+
+
+def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_still_holding_it(pg_url):
+    """commit_outcome on the machine's PostgreSQL: a committed transaction is said committed; one still
+    open in a session PostgreSQL has not seen end (its client gone without a word) has that session
+    ended, and is said rolled back; told the server started at another time (restarted, or a replica
+    promoted: a transaction id is only its server's), nothing is said."""
+    psycopg = pytest.importorskip("psycopg")
+    engine = create_db_engine(pg_url)
+    holder = psycopg.connect(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE pgcommit_t (v int)"))
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO pgcommit_t VALUES (1)"))
+            done = conn.execute(text(XACT)).one()
+        assert commit_outcome(engine, *done) == COMMITTED
+
+        holder.execute("INSERT INTO pgcommit_t VALUES (2)")  # (its transaction left open)
+        held = holder.execute(XACT).fetchone()
+        assert commit_outcome(engine, *held) == ROLLED_BACK
+        with pytest.raises(psycopg.OperationalError):  # (its session was ended)
+            holder.execute("SELECT 1")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT array_agg(v) FROM pgcommit_t")).scalar() == [1]
+
+        xid, backend, started = done
+        elsewhere = started.replace(started[:4], str(int(started[:4]) - 1), 1)  # (a year before)
+        assert commit_outcome(engine, xid, backend, elsewhere) == UNKNOWN
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_an_id_postgresql_does_not_know_or_a_server_reinitialised_since_gives_unknown_at_once(pg_url):
+    """A crash-restart (a backend killed: the postmaster reinitialises, its start time kept) gives again
+    the ids that left nothing on disk: asked then, PostgreSQL says the id is "in the future" (22023), and
+    once given again, it may say another transaction's outcome. So an error of the question is "unknown"
+    at once, never asked again; and the server is known by its shared statistics' reset time too, which
+    the crash-restart resets (checked by hand on PostgreSQL 15, docs/deployment.md)."""
+    engine = create_db_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            done = conn.execute(text(XACT)).one()
+            now = conn.execute(
+                text("SELECT pg_postmaster_start_time()::text, pg_stat_get_bgwriter_stat_reset_time()::text")
+            ).one()
+        xid, backend, server = done
+        assert server == f"{now[0]} {now[1]}"
+        began = time.monotonic()
+        assert commit_outcome(engine, str(int(xid) + 10**6), backend, server) == UNKNOWN  # (in the future)
+        reset_since = f"{now[0]} {now[1].replace(now[1][:4], str(int(now[1][:4]) + 1), 1)}"
+        assert commit_outcome(engine, xid, backend, reset_since) == UNKNOWN
+        assert time.monotonic() - began < 1.5  # (not asked again for ASK_SECONDS)
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_url):
+    link = CuttableLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    try:
+        with engine.begin() as conn:
+            done = conn.execute(text(XACT)).one()
+        link.cut()
+        began = time.monotonic()
+        assert commit_outcome(engine, *done, seconds=1.5) == UNKNOWN
+        assert 1.5 <= time.monotonic() - began < 5
+        link.mend()
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        engine.dispose()
+        link.close()
