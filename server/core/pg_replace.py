@@ -28,28 +28,41 @@ from pathlib import Path
 # (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
 DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
 
+# the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
+# DETAIL names them
+HELD = """
+CREATE FUNCTION pg_temp.queuekiosk_held() RETURNS TABLE (statement text, described text) LANGUAGE sql AS $held$
+  SELECT CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END || c.oid::regclass::text,
+         CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END || c.oid::regclass::text
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_temp.queuekiosk_backup_views b ON b.nsp = n.nspname AND b.rel = c.relname
+   WHERE c.relkind IN ('v', 'm')
+$held$;
+"""
+
 # the views the backup holds too (filled in by preamble), dropped before the tables; every COMMIT but the
 # one Python writes last (which sets queuekiosk.restore_complete) fails on the guard's deferred trigger
 DROP_AND_GUARD = f"""
 DO $drop$
 DECLARE
-  views text;
-  materialized text;
+  held record;
+  dropped boolean := true;
   tables text;
   said text;
 BEGIN
-  SELECT string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'v'),
-         string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'm')
-    INTO views, materialized
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_temp.queuekiosk_backup_views b ON b.nsp = n.nspname AND b.rel = c.relname
-   WHERE c.relkind IN ('v', 'm');
-  IF materialized IS NOT NULL THEN
-    EXECUTE 'DROP MATERIALIZED VIEW ' || materialized;
-  END IF;
-  IF views IS NOT NULL THEN
-    EXECUTE 'DROP VIEW ' || views;
-  END IF;
+  -- (in dependency order, whichever way they are built on one another: each pass drops those nothing else
+  -- holds; one an object the backup lacks holds stays, and the drop of the tables then names that object)
+  WHILE dropped LOOP
+    dropped := false;
+    FOR held IN SELECT * FROM pg_temp.queuekiosk_held() LOOP
+      BEGIN
+        EXECUTE held.statement;
+        dropped := true;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        NULL;
+      END;
+    END LOOP;
+  END LOOP;
   SELECT string_agg(c.oid::regclass::text, ', ') INTO tables FROM pg_class c
    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
      AND c.relkind IN ('r', 'p')
@@ -60,6 +73,9 @@ BEGIN
   END IF;
 EXCEPTION WHEN dependent_objects_still_exist THEN
   GET STACKED DIAGNOSTICS said = PG_EXCEPTION_DETAIL;
+  -- (the backup's own views, kept only by such an object, are not what refuses: their lines left out)
+  SELECT string_agg(line, E'\\n') INTO said FROM regexp_split_to_table(said, E'\\n') AS line
+   WHERE NOT EXISTS (SELECT 1 FROM pg_temp.queuekiosk_held() h WHERE starts_with(line, h.described || ' depends on '));
   RAISE EXCEPTION '{DEPENDENTS}' USING ERRCODE = 'dependent_objects_still_exist', DETAIL = said;
 END
 $drop$;
@@ -179,7 +195,10 @@ def preamble(views: list[tuple[str, str]]) -> bytes:
     fill = f"INSERT INTO pg_temp.queuekiosk_backup_views VALUES {rows};\n" if rows else ""
     return (
         "BEGIN;\nSET LOCAL standard_conforming_strings = on;\n"
-        "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n" + fill + DROP_AND_GUARD
+        "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n"
+        + fill
+        + HELD
+        + DROP_AND_GUARD
     ).encode()
 
 
