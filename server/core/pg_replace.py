@@ -18,6 +18,7 @@ the restore, named, rather than being dropped without a word. Tables of an exten
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -40,9 +41,8 @@ CREATE FUNCTION pg_temp.queuekiosk_held() RETURNS TABLE (statement text, describ
 $held$;
 """
 
-# the views the backup holds too (filled in by preamble), dropped before the tables; every COMMIT but the
-# one Python writes last (which sets queuekiosk.restore_complete) fails on the guard's deferred trigger
-DROP_AND_GUARD = f"""
+# the views the backup holds too (filled in by preamble), dropped before the tables, then the tables
+DROP = f"""
 DO $drop$
 DECLARE
   held record;
@@ -79,9 +79,15 @@ EXCEPTION WHEN dependent_objects_still_exist THEN
   RAISE EXCEPTION '{DEPENDENTS}' USING ERRCODE = 'dependent_objects_still_exist', DETAIL = said;
 END
 $drop$;
+"""
+
+# every COMMIT but the restore's own fails on the guard's deferred trigger: it compares the setting the
+# ending sets with the hash of this run's key (a backup's SQL cannot know it, nor read it from the function)
+GUARD = """
 CREATE FUNCTION pg_temp.queuekiosk_commit_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
 BEGIN
-  IF current_setting('queuekiosk.restore_complete', true) IS DISTINCT FROM 'on' THEN
+  IF encode(sha256(convert_to(current_setting('queuekiosk.restore_complete', true), 'UTF8')), 'hex')
+     IS DISTINCT FROM '{key_hash}' THEN
     RAISE EXCEPTION 'queuekiosk: the backup''s SQL tried to commit before its end';
   END IF;
   RETURN NULL;
@@ -93,8 +99,13 @@ CREATE CONSTRAINT TRIGGER queuekiosk_commit_guard AFTER INSERT ON pg_temp.queuek
 INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
 """
 
-# the restore's own COMMIT, the one the guard lets through
-ENDING = b"SET LOCAL queuekiosk.restore_complete = 'on';\nCOMMIT;\n"
+
+def ending(key: str) -> bytes:
+    """The restore's own COMMIT, the one the guard lets through. It reads the guard's table (ON COMMIT DROP):
+    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored."""
+    setting = f"set_config('queuekiosk.restore_complete', {_literal(key)}, true)"
+    return f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n".encode()
+
 
 # "view public.tickets_per_day depends on table public.tickets" (a line of the DETAIL): the object's name
 _DEPENDENT = re.compile(r"^(?:DETAIL:\s+)?\w+(?: \w+)*? (\S+) depends on ", re.MULTILINE)
@@ -118,10 +129,11 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
     """Replace the schema of the database psql's ``connection`` arguments name with the backup ``source``
     (raises Failed, nothing changed). ``env``: the programs' environment (PGPASSWORD: never a command-line
     argument, which any user of the machine can read)."""
-    start = preamble(_backup_views(source, env))
+    key = secrets.token_hex(16)
+    start = preamble(_backup_views(source, env), key)
     # (psql prints it only after our COMMIT succeeded: what says the restore happened, an interrupt or not)
     token = f"queuekiosk-restored-{secrets.token_hex(8)}"
-    ending = ENDING + f"\\echo {token}\n".encode()
+    last = ending(key) + f"\\echo {token}\n".encode()
     with tempfile.TemporaryFile() as psql_out, tempfile.TemporaryFile() as psql_said:
         with tempfile.TemporaryFile() as restore_said:
             # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it)
@@ -141,7 +153,7 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
                     stderr=restore_said,
                     env=env,
                 )
-                _relay(dump, psql.stdin, start, ending, commit_sent)
+                _relay(dump, psql.stdin, start, last, commit_sent)
             except BaseException as error:
                 interrupted = error
                 if not commit_sent:
@@ -189,8 +201,9 @@ def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
     return views
 
 
-def preamble(views: list[tuple[str, str]]) -> bytes:
-    """BEGIN, the table of the backup's views (names as SQL literals), the drop and the commit guard."""
+def preamble(views: list[tuple[str, str]], key: str) -> bytes:
+    """BEGIN, the table of the backup's views (names as SQL literals), the drop and the commit guard (which
+    lets through only the COMMIT of ``ending(key)``)."""
     rows = ", ".join(f"({_literal(schema)}, {_literal(name)})" for schema, name in views)
     fill = f"INSERT INTO pg_temp.queuekiosk_backup_views VALUES {rows};\n" if rows else ""
     return (
@@ -198,7 +211,8 @@ def preamble(views: list[tuple[str, str]]) -> bytes:
         "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n"
         + fill
         + HELD
-        + DROP_AND_GUARD
+        + DROP
+        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest())
     ).encode()
 
 

@@ -282,6 +282,9 @@ def test_a_backup_holding_large_objects_is_refused_before_anything_starts(live_s
     goes_on_after(srv, kept)
 
 
+KEY = secrets.token_hex(16)  # (a run's key: a restore makes its own)
+
+
 def test_only_the_restore_s_own_ending_commits(pg_url):
     """The guard in the restore's transaction, on its own: a COMMIT in the backup's SQL (as pg_restore writes
     around large objects) fails, and what came before it is undone; the restore's own ending commits."""
@@ -292,10 +295,10 @@ def test_only_the_restore_s_own_ending_commits(pg_url):
     def tables() -> str:
         return psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made%';").stdout.decode()
 
-    early = psql(pg_replace.preamble([]) + b"CREATE TABLE made_before (x int);\nCOMMIT;\n")
+    early = psql(pg_replace.preamble([], KEY) + b"CREATE TABLE made_before (x int);\nCOMMIT;\n")
     assert early.returncode == 3 and b"tried to commit before its end" in early.stderr, early
     assert "made_before" not in tables()
-    ours = psql(pg_replace.preamble([]) + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ENDING)
+    ours = psql(pg_replace.preamble([], KEY) + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ending(KEY))
     assert ours.returncode == 0, ours
     assert "made_whole" in tables()
 
@@ -346,6 +349,28 @@ def test_a_view_of_one_s_own_over_the_tickets_refuses_the_restore_and_is_named(l
     assert "tickets_per_day" in tables_of(migrated_pg_url)["tables"]
     assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(dump).encode() in _cmdline(pid)]
     goes_on_after(srv, kept)
+
+
+def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a_restore(pg_url):
+    """A hand-made archive's SQL that ends the restore's transaction another way (ROLLBACK: the drop undone,
+    what follows committed on its own) or sets what the guard reads before its own COMMIT: the restore's
+    ending fails (psql's rc 3), so it is never reported as restored."""
+
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    rolled_back = psql(
+        pg_replace.preamble([], KEY) + b"ROLLBACK;\nCREATE TABLE made_alone (x int);\n" + pg_replace.ending(KEY)
+    )
+    assert rolled_back.returncode == 3, rolled_back
+    set_by_it = psql(
+        pg_replace.preamble([], KEY)
+        + b"CREATE TABLE made_early (x int);\nSET queuekiosk.restore_complete = 'on';\nCOMMIT;\n"
+        + pg_replace.ending(KEY)
+    )
+    assert set_by_it.returncode == 3 and b"tried to commit before its end" in set_by_it.stderr, set_by_it
+    made = psql(b"SELECT count(*) FROM pg_class WHERE relname = 'made_early';")
+    assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
 
 
 def _cmdline(pid: str) -> bytes:
