@@ -111,8 +111,9 @@ def ending(key: str) -> bytes:
 _DEPENDENT = re.compile(r"^(?:DETAIL:\s+)?\w+(?: \w+)*? (\S+) depends on ", re.MULTILINE)
 # a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner"
 _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
-# psql's words on a COPY it stopped in quote the row: a citizen's data, never shown
-_COPY_ROW = re.compile(r"^CONTEXT:\s+COPY .*$\n?", re.MULTILINE)
+# psql's lines that quote a citizen's data, never shown: the row of a COPY it stopped in, a key's values
+# (of a foreign key or unique index the backup's rows break)
+_QUOTING = re.compile(r"^(?:CONTEXT:\s+COPY |DETAIL:\s+Key \().*$\n?", re.MULTILINE)
 
 
 class Failed(Exception):
@@ -178,7 +179,7 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
             raise interrupted
         if dump.returncode != 0 and not killed:
             raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
-        said = _COPY_ROW.sub("", _words(psql_said)).strip()
+        said = _QUOTING.sub("", _words(psql_said)).strip()
         dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
         raise Failed("psql", said, dependents)
 

@@ -373,6 +373,30 @@ def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a
     assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
 
 
+def test_a_key_s_values_in_postgresql_s_words_are_not_shown(live_server, migrated_pg_url, tmp_path):
+    """A backup whose rows break a foreign key (here made without the referred table's rows): PostgreSQL's
+    DETAIL quotes the key, a citizen's phone number, which is not shown; nothing changed."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(
+        migrated_pg_url,
+        "CREATE TABLE citizens (phone text PRIMARY KEY)",
+        "CREATE TABLE visits (phone text NOT NULL REFERENCES citizens)",
+        "INSERT INTO citizens VALUES ('0900123456')",
+        "INSERT INTO visits VALUES ('0900123456')",
+    )
+    dump = tmp_path / "centre.backup"
+    made = subprocess.run(
+        ["pg_dump", "-Fc", "--exclude-table-data=citizens", "-f", str(dump), migrated_pg_url], capture_output=True
+    )
+    assert made.returncode == 0, made
+    srv.stop()
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+    assert "violates foreign key constraint" in words and "0900" not in words, words
+    goes_on_after(srv, kept)
+
+
 def _cmdline(pid: str) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
