@@ -107,10 +107,15 @@ def ending(key: str) -> bytes:
     return f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n".encode()
 
 
+# a name as PostgreSQL writes it in SQL and in its messages: quoted ("Báo cáo", a "" for a ") when it must be
+_NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
 # "view public.tickets_per_day depends on table public.tickets" (a line of the DETAIL): the object's name
-_DEPENDENT = re.compile(r"^(?:DETAIL:\s+)?\w+(?: \w+)*? (\S+) depends on ", re.MULTILINE)
-# a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner"
+_DEPENDENT = re.compile(rf"^(?:DETAIL:\s+)?\w+(?: \w+)*? ({_NAME}(?:\.{_NAME})?) depends on ", re.MULTILINE)
+# a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner" (names unquoted)
 _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
+# the view's statement in pg_restore's SQL of those lines alone, after its "-- Name: …" comment: the name
+# quoted, so a name with a space is read whole
+_CREATED = re.compile(rf"^-- Name: .*?^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE | re.DOTALL)
 # psql's lines that quote a citizen's data, never shown: the row of a COPY it stopped in, a key's values
 # (of a foreign key or unique index the backup's rows break)
 _QUOTING = re.compile(r"^(?:CONTEXT:\s+COPY |DETAIL:\s+Key \().*$\n?", re.MULTILINE)
@@ -185,21 +190,35 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
 
 
 def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
-    """The views and materialized views the backup holds, (schema, name), read from its table of contents;
-    a backup holding large objects is refused (pg_restore's SQL commits them on its own)."""
-    listed = subprocess.run(["pg_restore", "--list", str(source)], capture_output=True, env=env)
-    if listed.returncode != 0:
-        raise Failed("pg_restore", listed.stderr.decode(errors="replace").strip())
+    """The views and materialized views the backup holds, (schema, name), read from its table of contents
+    and pg_restore's SQL of them; a backup holding large objects is refused (pg_restore's SQL commits them
+    on its own)."""
+    listed = _pg_restore(["--list", str(source)], env)
     views = []
-    for line in listed.stdout.decode(errors="replace").splitlines():
+    for line in listed.splitlines():
         if entry := _LISTED.match(line):
-            kind, rest = entry.groups()
-            if kind.startswith("BLOB"):
+            if entry[1].startswith("BLOB"):
                 raise Failed("pg_restore", line, large_objects=True)
-            if kind in ("VIEW", "MATERIALIZED VIEW"):
-                schema, _, name_and_owner = rest.partition(" ")
-                views.append((schema, name_and_owner.rpartition(" ")[0]))
-    return views
+            if entry[1] in ("VIEW", "MATERIALIZED VIEW"):
+                views.append(line)
+    if not views:
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
+        chosen.write("\n".join(views) + "\n")
+        chosen.flush()
+        created = _pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env)
+    return [(_unquoted(schema), _unquoted(name)) for schema, name in _CREATED.findall(created)]
+
+
+def _pg_restore(arguments: list[str], env: dict) -> str:
+    done = subprocess.run(["pg_restore", *arguments], capture_output=True, env=env)
+    if done.returncode != 0:
+        raise Failed("pg_restore", done.stderr.decode(errors="replace").strip())
+    return done.stdout.decode(errors="replace")
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
 def preamble(views: list[tuple[str, str]], key: str) -> bytes:

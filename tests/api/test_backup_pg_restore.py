@@ -373,6 +373,34 @@ def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a
     assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
 
 
+# a schema of reports, names with spaces and quotes
+REPORTS_SCHEMA = (
+    'CREATE SCHEMA "Báo cáo"',
+    'CREATE VIEW "Báo cáo"."theo ngày" AS SELECT business_day, count(*) FROM tickets GROUP BY 1',
+    'CREATE MATERIALIZED VIEW "Báo cáo"."ngày ""đông""" AS SELECT * FROM "Báo cáo"."theo ngày"',
+)
+
+
+def test_names_with_spaces_are_read_as_they_are(live_server, migrated_pg_url, tmp_path):
+    """Views in a schema whose name has a space (pg_restore --list does not quote names), one with quotes in
+    its name: the backup's are made again; one of one's own made after the backup refuses the restore,
+    named as PostgreSQL names it."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *REPORTS_SCHEMA)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before = centre_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    srv.cli("restore", "--yes", str(dump))
+    assert centre_of(migrated_pg_url) == before and tables_of(migrated_pg_url)["newer"] is None
+    made_in(migrated_pg_url, 'CREATE VIEW "Báo cáo"."của tôi" AS SELECT count(*) FROM tickets')
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ': "Báo cáo"."của tôi" depends on the centre\'s tables and is not in the backup: drop it' in said, said
+    goes_on_after(srv, kept)
+
+
 def test_a_key_s_values_in_postgresql_s_words_are_not_shown(live_server, migrated_pg_url, tmp_path):
     """A backup whose rows break a foreign key (here made without the referred table's rows): PostgreSQL's
     DETAIL quotes the key, a citizen's phone number, which is not shown; nothing changed."""
