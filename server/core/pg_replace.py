@@ -18,6 +18,7 @@ the restore, named, rather than being dropped without a word. Tables of an exten
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -28,28 +29,40 @@ from pathlib import Path
 # (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
 DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
 
-# the views the backup holds too (filled in by preamble), dropped before the tables; every COMMIT but the
-# one Python writes last (which sets queuekiosk.restore_complete) fails on the guard's deferred trigger
-DROP_AND_GUARD = f"""
+# the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
+# DETAIL names them
+HELD = """
+CREATE FUNCTION pg_temp.queuekiosk_held() RETURNS TABLE (statement text, described text) LANGUAGE sql AS $held$
+  SELECT CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END || c.oid::regclass::text,
+         CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END || c.oid::regclass::text
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_temp.queuekiosk_backup_views b ON b.nsp = n.nspname AND b.rel = c.relname
+   WHERE c.relkind IN ('v', 'm')
+$held$;
+"""
+
+# the views the backup holds too (filled in by preamble), dropped before the tables, then the tables
+DROP = f"""
 DO $drop$
 DECLARE
-  views text;
-  materialized text;
+  held record;
+  dropped boolean := true;
   tables text;
   said text;
 BEGIN
-  SELECT string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'v'),
-         string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'm')
-    INTO views, materialized
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_temp.queuekiosk_backup_views b ON b.nsp = n.nspname AND b.rel = c.relname
-   WHERE c.relkind IN ('v', 'm');
-  IF materialized IS NOT NULL THEN
-    EXECUTE 'DROP MATERIALIZED VIEW ' || materialized;
-  END IF;
-  IF views IS NOT NULL THEN
-    EXECUTE 'DROP VIEW ' || views;
-  END IF;
+  -- (in dependency order, whichever way they are built on one another: each pass drops those nothing else
+  -- holds; one an object the backup lacks holds stays, and the drop of the tables then names that object)
+  WHILE dropped LOOP
+    dropped := false;
+    FOR held IN SELECT * FROM pg_temp.queuekiosk_held() LOOP
+      BEGIN
+        EXECUTE held.statement;
+        dropped := true;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        NULL;
+      END;
+    END LOOP;
+  END LOOP;
   SELECT string_agg(c.oid::regclass::text, ', ') INTO tables FROM pg_class c
    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
      AND c.relkind IN ('r', 'p')
@@ -60,12 +73,21 @@ BEGIN
   END IF;
 EXCEPTION WHEN dependent_objects_still_exist THEN
   GET STACKED DIAGNOSTICS said = PG_EXCEPTION_DETAIL;
+  -- (the backup's own views, kept only by such an object, are not what refuses: their lines left out)
+  SELECT string_agg(line, E'\\n') INTO said FROM regexp_split_to_table(said, E'\\n') AS line
+   WHERE NOT EXISTS (SELECT 1 FROM pg_temp.queuekiosk_held() h WHERE starts_with(line, h.described || ' depends on '));
   RAISE EXCEPTION '{DEPENDENTS}' USING ERRCODE = 'dependent_objects_still_exist', DETAIL = said;
 END
 $drop$;
+"""
+
+# every COMMIT but the restore's own fails on the guard's deferred trigger: it compares the setting the
+# ending sets with the hash of this run's key (a backup's SQL cannot know it, nor read it from the function)
+GUARD = """
 CREATE FUNCTION pg_temp.queuekiosk_commit_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
 BEGIN
-  IF current_setting('queuekiosk.restore_complete', true) IS DISTINCT FROM 'on' THEN
+  IF encode(sha256(convert_to(current_setting('queuekiosk.restore_complete', true), 'UTF8')), 'hex')
+     IS DISTINCT FROM '{key_hash}' THEN
     RAISE EXCEPTION 'queuekiosk: the backup''s SQL tried to commit before its end';
   END IF;
   RETURN NULL;
@@ -77,15 +99,26 @@ CREATE CONSTRAINT TRIGGER queuekiosk_commit_guard AFTER INSERT ON pg_temp.queuek
 INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
 """
 
-# the restore's own COMMIT, the one the guard lets through
-ENDING = b"SET LOCAL queuekiosk.restore_complete = 'on';\nCOMMIT;\n"
 
+def ending(key: str) -> bytes:
+    """The restore's own COMMIT, the one the guard lets through. It reads the guard's table (ON COMMIT DROP):
+    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored."""
+    setting = f"set_config('queuekiosk.restore_complete', {_literal(key)}, true)"
+    return f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n".encode()
+
+
+# a name as PostgreSQL writes it in SQL and in its messages: quoted ("Báo cáo", a "" for a ") when it must be
+_NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
 # "view public.tickets_per_day depends on table public.tickets" (a line of the DETAIL): the object's name
-_DEPENDENT = re.compile(r"^(?:DETAIL:\s+)?\w+(?: \w+)*? (\S+) depends on ", re.MULTILINE)
-# a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner"
+_DEPENDENT = re.compile(rf"^(?:DETAIL:\s+)?\w+(?: \w+)*? ({_NAME}(?:\.{_NAME})?) depends on ", re.MULTILINE)
+# a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner" (names unquoted)
 _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
-# psql's words on a COPY it stopped in quote the row: a citizen's data, never shown
-_COPY_ROW = re.compile(r"^CONTEXT:\s+COPY .*$\n?", re.MULTILINE)
+# the view's statement in pg_restore's SQL of those lines alone, after its "-- Name: …" comment: the name
+# quoted, so a name with a space is read whole
+_CREATED = re.compile(rf"^-- Name: .*?^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE | re.DOTALL)
+# psql's lines that quote a citizen's data, never shown: the row of a COPY it stopped in, a key's values
+# (of a foreign key or unique index the backup's rows break)
+_QUOTING = re.compile(r"^(?:CONTEXT:\s+COPY |DETAIL:\s+Key \().*$\n?", re.MULTILINE)
 
 
 class Failed(Exception):
@@ -102,10 +135,11 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
     """Replace the schema of the database psql's ``connection`` arguments name with the backup ``source``
     (raises Failed, nothing changed). ``env``: the programs' environment (PGPASSWORD: never a command-line
     argument, which any user of the machine can read)."""
-    start = preamble(_backup_views(source, env))
+    key = secrets.token_hex(16)
+    start = preamble(_backup_views(source, env), key)
     # (psql prints it only after our COMMIT succeeded: what says the restore happened, an interrupt or not)
     token = f"queuekiosk-restored-{secrets.token_hex(8)}"
-    ending = ENDING + f"\\echo {token}\n".encode()
+    last = ending(key) + f"\\echo {token}\n".encode()
     with tempfile.TemporaryFile() as psql_out, tempfile.TemporaryFile() as psql_said:
         with tempfile.TemporaryFile() as restore_said:
             # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it)
@@ -125,7 +159,7 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
                     stderr=restore_said,
                     env=env,
                 )
-                _relay(dump, psql.stdin, start, ending, commit_sent)
+                _relay(dump, psql.stdin, start, last, commit_sent)
             except BaseException as error:
                 interrupted = error
                 if not commit_sent:
@@ -150,36 +184,55 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
             raise interrupted
         if dump.returncode != 0 and not killed:
             raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
-        said = _COPY_ROW.sub("", _words(psql_said)).strip()
+        said = _QUOTING.sub("", _words(psql_said)).strip()
         dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
         raise Failed("psql", said, dependents)
 
 
 def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
-    """The views and materialized views the backup holds, (schema, name), read from its table of contents;
-    a backup holding large objects is refused (pg_restore's SQL commits them on its own)."""
-    listed = subprocess.run(["pg_restore", "--list", str(source)], capture_output=True, env=env)
-    if listed.returncode != 0:
-        raise Failed("pg_restore", listed.stderr.decode(errors="replace").strip())
+    """The views and materialized views the backup holds, (schema, name), read from its table of contents
+    and pg_restore's SQL of them; a backup holding large objects is refused (pg_restore's SQL commits them
+    on its own)."""
+    listed = _pg_restore(["--list", str(source)], env)
     views = []
-    for line in listed.stdout.decode(errors="replace").splitlines():
+    for line in listed.splitlines():
         if entry := _LISTED.match(line):
-            kind, rest = entry.groups()
-            if kind.startswith("BLOB"):
+            if entry[1].startswith("BLOB"):
                 raise Failed("pg_restore", line, large_objects=True)
-            if kind in ("VIEW", "MATERIALIZED VIEW"):
-                schema, _, name_and_owner = rest.partition(" ")
-                views.append((schema, name_and_owner.rpartition(" ")[0]))
-    return views
+            if entry[1] in ("VIEW", "MATERIALIZED VIEW"):
+                views.append(line)
+    if not views:
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
+        chosen.write("\n".join(views) + "\n")
+        chosen.flush()
+        created = _pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env)
+    return [(_unquoted(schema), _unquoted(name)) for schema, name in _CREATED.findall(created)]
 
 
-def preamble(views: list[tuple[str, str]]) -> bytes:
-    """BEGIN, the table of the backup's views (names as SQL literals), the drop and the commit guard."""
+def _pg_restore(arguments: list[str], env: dict) -> str:
+    done = subprocess.run(["pg_restore", *arguments], capture_output=True, env=env)
+    if done.returncode != 0:
+        raise Failed("pg_restore", done.stderr.decode(errors="replace").strip())
+    return done.stdout.decode(errors="replace")
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
+
+
+def preamble(views: list[tuple[str, str]], key: str) -> bytes:
+    """BEGIN, the table of the backup's views (names as SQL literals), the drop and the commit guard (which
+    lets through only the COMMIT of ``ending(key)``)."""
     rows = ", ".join(f"({_literal(schema)}, {_literal(name)})" for schema, name in views)
     fill = f"INSERT INTO pg_temp.queuekiosk_backup_views VALUES {rows};\n" if rows else ""
     return (
         "BEGIN;\nSET LOCAL standard_conforming_strings = on;\n"
-        "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n" + fill + DROP_AND_GUARD
+        "CREATE TEMP TABLE queuekiosk_backup_views (nsp text, rel text) ON COMMIT DROP;\n"
+        + fill
+        + HELD
+        + DROP
+        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest())
     ).encode()
 
 

@@ -282,6 +282,9 @@ def test_a_backup_holding_large_objects_is_refused_before_anything_starts(live_s
     goes_on_after(srv, kept)
 
 
+KEY = secrets.token_hex(16)  # (a run's key: a restore makes its own)
+
+
 def test_only_the_restore_s_own_ending_commits(pg_url):
     """The guard in the restore's transaction, on its own: a COMMIT in the backup's SQL (as pg_restore writes
     around large objects) fails, and what came before it is undone; the restore's own ending commits."""
@@ -292,27 +295,33 @@ def test_only_the_restore_s_own_ending_commits(pg_url):
     def tables() -> str:
         return psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made%';").stdout.decode()
 
-    early = psql(pg_replace.preamble([]) + b"CREATE TABLE made_before (x int);\nCOMMIT;\n")
+    early = psql(pg_replace.preamble([], KEY) + b"CREATE TABLE made_before (x int);\nCOMMIT;\n")
     assert early.returncode == 3 and b"tried to commit before its end" in early.stderr, early
     assert "made_before" not in tables()
-    ours = psql(pg_replace.preamble([]) + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ENDING)
+    ours = psql(pg_replace.preamble([], KEY) + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ending(KEY))
     assert ours.returncode == 0, ours
     assert "made_whole" in tables()
 
 
 def test_a_view_the_backup_holds_too_is_made_again(live_server, migrated_pg_url, tmp_path):
-    """A reporting view made before the backup (views live long): it is in the backup, so the restore
-    replaces it with the backup's, as it does the tables, and does not refuse."""
+    """Reporting views made before the backup (views live long), built on one another both ways (a
+    materialized view over a view, a view over that materialized view): they are in the backup, so the
+    restore replaces them with the backup's, as it does the tables, and does not refuse."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
-    made_in(migrated_pg_url, TICKETS_PER_DAY, "CREATE MATERIALIZED VIEW busy_days AS SELECT * FROM tickets_per_day")
+    made_in(
+        migrated_pg_url,
+        TICKETS_PER_DAY,
+        "CREATE MATERIALIZED VIEW busy_days AS SELECT * FROM tickets_per_day",
+        "CREATE VIEW busiest_day AS SELECT max(count) FROM busy_days",  # (a view over the materialized one)
+    )
     dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
     backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
     srv.stop()
     made_in(migrated_pg_url, *NEWER_TABLE)
     srv.cli("restore", "--yes", str(dump))
-    assert tables_of(migrated_pg_url) == backed_up and "tickets_per_day" in backed_up["tables"]
+    assert tables_of(migrated_pg_url) == backed_up and {"tickets_per_day", "busiest_day"} <= set(backed_up["tables"])
     assert centre_of(migrated_pg_url) == before
     goes_on_after(srv, kept)
 
@@ -322,8 +331,8 @@ TICKETS_PER_DAY = "CREATE VIEW tickets_per_day AS SELECT business_day, count(*) 
 
 def test_a_view_of_one_s_own_over_the_tickets_refuses_the_restore_and_is_named(live_server, migrated_pg_url, tmp_path):
     """A reporting view an IT person made over the tickets after the backup: the restore would have to drop
-    it (it is not in the backup), so it is refused, naming the view (not the one the backup holds), rather
-    than dropping it silently; nothing changed. psql stops at once while pg_restore has megabytes of a
+    it (it is not in the backup), so it is refused, naming the view (not the one the backup holds, even
+    when one of one's own over it keeps it there), rather than dropping it silently; nothing changed. psql stops at once while pg_restore has megabytes of a
     table's rows still to write: pg_restore is stopped too, and neither is left running."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
@@ -331,13 +340,88 @@ def test_a_view_of_one_s_own_over_the_tickets_refuses_the_restore_and_is_named(l
     dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
     srv.stop()
-    made_in(migrated_pg_url, TICKETS_PER_DAY)
+    made_in(migrated_pg_url, TICKETS_PER_DAY, "CREATE VIEW held_more AS SELECT * FROM held")
     said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
-    assert ": tickets_per_day depends on the centre's tables and is not in the backup: drop it" in said, said
-    assert "held" not in said
+    # (held, which held_more keeps, is in the backup: not named)
+    named = said.partition(" depend on the centre's tables and are not in the backup: drop them")[0]
+    assert set(named.rpartition(": ")[2].split(", ")) == {"tickets_per_day", "held_more"}, said
     assert "view tickets_per_day" in words  # (PostgreSQL's own words)
     assert "tickets_per_day" in tables_of(migrated_pg_url)["tables"]
     assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(dump).encode() in _cmdline(pid)]
+    goes_on_after(srv, kept)
+
+
+def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a_restore(pg_url):
+    """A hand-made archive's SQL that ends the restore's transaction another way (ROLLBACK: the drop undone,
+    what follows committed on its own) or sets what the guard reads before its own COMMIT: the restore's
+    ending fails (psql's rc 3), so it is never reported as restored."""
+
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    rolled_back = psql(
+        pg_replace.preamble([], KEY) + b"ROLLBACK;\nCREATE TABLE made_alone (x int);\n" + pg_replace.ending(KEY)
+    )
+    assert rolled_back.returncode == 3, rolled_back
+    set_by_it = psql(
+        pg_replace.preamble([], KEY)
+        + b"CREATE TABLE made_early (x int);\nSET queuekiosk.restore_complete = 'on';\nCOMMIT;\n"
+        + pg_replace.ending(KEY)
+    )
+    assert set_by_it.returncode == 3 and b"tried to commit before its end" in set_by_it.stderr, set_by_it
+    made = psql(b"SELECT count(*) FROM pg_class WHERE relname = 'made_early';")
+    assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
+
+
+# a schema of reports, names with spaces and quotes
+REPORTS_SCHEMA = (
+    'CREATE SCHEMA "Báo cáo"',
+    'CREATE VIEW "Báo cáo"."theo ngày" AS SELECT business_day, count(*) FROM tickets GROUP BY 1',
+    'CREATE MATERIALIZED VIEW "Báo cáo"."ngày ""đông""" AS SELECT * FROM "Báo cáo"."theo ngày"',
+)
+
+
+def test_names_with_spaces_are_read_as_they_are(live_server, migrated_pg_url, tmp_path):
+    """Views in a schema whose name has a space (pg_restore --list does not quote names), one with quotes in
+    its name: the backup's are made again; one of one's own made after the backup refuses the restore,
+    named as PostgreSQL names it."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *REPORTS_SCHEMA)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before = centre_of(migrated_pg_url)
+    srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
+    srv.cli("restore", "--yes", str(dump))
+    assert centre_of(migrated_pg_url) == before and tables_of(migrated_pg_url)["newer"] is None
+    made_in(migrated_pg_url, 'CREATE VIEW "Báo cáo"."của tôi" AS SELECT count(*) FROM tickets')
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ': "Báo cáo"."của tôi" depends on the centre\'s tables and is not in the backup: drop it' in said, said
+    goes_on_after(srv, kept)
+
+
+def test_a_key_s_values_in_postgresql_s_words_are_not_shown(live_server, migrated_pg_url, tmp_path):
+    """A backup whose rows break a foreign key (here made without the referred table's rows): PostgreSQL's
+    DETAIL quotes the key, a citizen's phone number, which is not shown; nothing changed."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(
+        migrated_pg_url,
+        "CREATE TABLE citizens (phone text PRIMARY KEY)",
+        "CREATE TABLE visits (phone text NOT NULL REFERENCES citizens)",
+        "INSERT INTO citizens VALUES ('0900123456')",
+        "INSERT INTO visits VALUES ('0900123456')",
+    )
+    dump = tmp_path / "centre.backup"
+    made = subprocess.run(
+        ["pg_dump", "-Fc", "--exclude-table-data=citizens", "-f", str(dump), migrated_pg_url], capture_output=True
+    )
+    assert made.returncode == 0, made
+    srv.stop()
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+    assert "violates foreign key constraint" in words and "0900" not in words, words
     goes_on_after(srv, kept)
 
 
