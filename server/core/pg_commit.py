@@ -23,10 +23,14 @@ from .db import forget_older_connections
 # and a promoted replica may give those the old primary gave. (pg_stat_reset_shared('bgwriter') by
 # hand only makes an answer "unknown".)
 _SERVER = "pg_postmaster_start_time()::text || ' ' || pg_stat_get_bgwriter_stat_reset_time()::text"
+# learnt once per connection, when the writer first uses it (pg_writer._learn_server), not with every
+# batch (PostgreSQL 13 and 14 read their statistics file for it): a session does not outlive its
+# server's restart or crash-restart (both end every session), so the server a connection was made on is
+# the one of each of its transactions
+SERVER = f"SELECT {_SERVER}"
 # sent with the batch's BEGIN (PostgreSQL 13 or later): the transaction's id, assigned now (a batch
-# that writes gets one at its first write anyway); the session's process, to end it if need be; and the
-# server (_SERVER)
-XACT = f"SELECT pg_current_xact_id()::text, pg_backend_pid(), {_SERVER}"
+# that writes gets one at its first write anyway); and the session's process, to end it if need be
+XACT = "SELECT pg_current_xact_id()::text, pg_backend_pid()"
 COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
 ASK_SECONDS = 4.0  # how long PostgreSQL is asked while out of reach (each try bounded by what is left)
 # A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed,
@@ -47,8 +51,8 @@ _END_OLD_SESSION = text(
 
 
 def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds: float = ASK_SECONDS) -> str:
-    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend``, on
-    the ``server`` of ``XACT``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
+    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend`` (both
+    of ``XACT``), on the ``server`` of ``SERVER``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
     try, its connection's wait included, bounded by the time left), the server answering another
     (restarted, crashed and reinitialised, or a replica promoted, since), PostgreSQL starting up or in
     recovery, or any error of the question itself (the id "in the future": the server lost it). Never

@@ -33,7 +33,7 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
 from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
@@ -88,7 +88,7 @@ class PostgresGroupWriter:
     callers told (503), unless it was lost once the COMMIT was sent: the COMMIT may have reached
     PostgreSQL (only its answer lost: a number issued, a clerk's call made) or not. The batch learnt
     its transaction's id in its first round trip (pg_commit.XACT, with the BEGIN: no round trip of its
-    own), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
+    own; the server is learnt once per connection, pg_commit.SERVER), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
     committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
@@ -294,7 +294,7 @@ class PostgresGroupWriter:
         gathered = Gathered(first=(_BEGIN, XACT, _SAVEPOINT) if index == 0 else ())
         outcomes, failed = gathered.run(conn, run)
         if index == 0 and gathered.opened[1][0]:  # (the transaction's id and session, with its BEGIN)
-            lane.xact = gathered.opened[1][0][0]
+            lane.xact = (*gathered.opened[1][0][0], conn.info[SERVER])
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
@@ -497,21 +497,26 @@ def _together(queue: list) -> list:
 
 
 def _begin(lane, conn) -> None:
-    """The batch's BEGIN, its transaction's id (``lane.xact``) and its first savepoint, one round trip.
-    A connection found lost here ran no action of the batch and was sent no COMMIT:
-    ``lane.lost_at_start``, and its callers would hear SQLAlchemy's error of a lost connection
-    (errors.py: 503)."""
+    """The batch's BEGIN, its transaction's id and session (``lane.xact``, with the connection's server)
+    and its first savepoint, one round trip."""
+    cursor = _first_round_trip(lane, conn, f"{_BEGIN}; {XACT}; {_SAVEPOINT}")
+    cursor.nextset()  # (the BEGIN's result first)
+    lane.xact = (*cursor.fetchone(), conn.info[SERVER])
+
+
+def _first_round_trip(lane, conn, sql: str):
+    """``sql`` sent on the batch's connection before any action of it, its cursor. A connection found
+    lost here ran no action of the batch and was sent no COMMIT: ``lane.lost_at_start``, and its
+    callers would hear SQLAlchemy's error of a lost connection (errors.py: 503)."""
     dbapi_connection = conn.connection.dbapi_connection
     try:
-        cursor = dbapi_connection.execute(f"{_BEGIN}; {XACT}; {_SAVEPOINT}")
-        cursor.nextset()  # (the BEGIN's result first)
-        lane.xact = cursor.fetchone()
+        return dbapi_connection.execute(sql)
     except conn.dialect.loaded_dbapi.Error as error:
         if not conn.dialect.is_disconnect(error, dbapi_connection, None):
             raise
         conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
         lane.lost_at_start = True
-        raise driver_error(conn, _BEGIN, None, error, lost=True) from error
+        raise driver_error(conn, sql, None, error, lost=True) from error
 
 
 def _in_transaction(conn) -> bool:
@@ -603,7 +608,7 @@ class _Lane:
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
         self.lost_at_start = False  # the batch's connection was found lost by its first round trip
-        self.xact: tuple | None = None  # the batch's transaction: its id, session and server (pg_commit.XACT)
+        self.xact: tuple | None = None  # the batch's transaction: its id and session (pg_commit.XACT), and server
         self.commit_lost: Exception | None = None  # the batch's connection was lost once its COMMIT was sent
         self.rolled_back = False  # ... and PostgreSQL said its transaction rolled back: it may run again
         self.greenlet = gevent.spawn(self._run, writer)
@@ -614,7 +619,16 @@ class _Lane:
         if self._connection is None:
             self._invalidations = self.writer.invalidations
             # (the pool sets the connection back to its own mode when it is let go)
-            self._connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                # once per connection (pg_commit.SERVER), kept in the pooled connection's own info,
+                # which SQLAlchemy clears with a lost one
+                if SERVER not in connection.info:
+                    connection.info[SERVER] = _first_round_trip(self, connection, SERVER).fetchone()[0]
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
         return self._connection
 
     def let_go(self) -> None:

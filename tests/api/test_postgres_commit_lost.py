@@ -22,7 +22,7 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.engine.prepared import Prepared
-from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, UNKNOWN, XACT, commit_outcome
+from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, SERVER, UNKNOWN, XACT, commit_outcome
 
 pytestmark = pytest.mark.postgres
 
@@ -233,11 +233,11 @@ def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_sti
             conn.execute(text("CREATE TABLE pgcommit_t (v int)"))
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO pgcommit_t VALUES (1)"))
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
         assert commit_outcome(engine, *done) == COMMITTED
 
         holder.execute("INSERT INTO pgcommit_t VALUES (2)")  # (its transaction left open)
-        held = holder.execute(XACT).fetchone()
+        held = (*holder.execute(XACT).fetchone(), holder.execute(SERVER).fetchone()[0])
         assert commit_outcome(engine, *held) == ROLLED_BACK
         with pytest.raises(psycopg.OperationalError):  # (its session was ended)
             holder.execute("SELECT 1")
@@ -261,7 +261,7 @@ def test_an_id_postgresql_does_not_know_or_a_server_reinitialised_since_gives_un
     engine = create_db_engine(pg_url)
     try:
         with engine.begin() as conn:
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
             now = conn.execute(
                 text("SELECT pg_postmaster_start_time()::text, pg_stat_get_bgwriter_stat_reset_time()::text")
             ).one()
@@ -282,7 +282,7 @@ def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_
     engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
     try:
         with engine.begin() as conn:
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
         link.cut()
         began = time.monotonic()
         assert commit_outcome(engine, *done, seconds=1.5) == UNKNOWN
