@@ -77,14 +77,16 @@ def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds:
 
 
 def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, end_old_session: bool) -> str | None:
-    """One try: the outcome, "in progress" (the old session ended if ``end_old_session``), or None
-    when no connection came (out of reach: asked again while time is left)."""
+    """One try, its closing included, bounded by ``seconds``: the outcome, "in progress" (the old
+    session ended if ``end_old_session``), or None when no connection came (out of reach: asked again
+    while time is left)."""
     timer = gevent.Timeout(seconds)
     timer.start()
     conn = None
     try:
         try:
-            conn = engine.connect()
+            # (in autocommit mode: its closing sends nothing, so an answer had is not lost to it)
+            conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except (DBAPIError, PoolTimeout) as error:
             return UNKNOWN if sqlstate(error) in SERVER_RESTARTING else None
         try:
@@ -104,9 +106,23 @@ def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, en
             conn.invalidate()  # (its question may be under way: not given out again)
         return UNKNOWN
     finally:
+        _close(conn, timer)
         timer.close()
-        if conn is not None:
-            conn.close()
+
+
+def _close(conn, timer: gevent.Timeout) -> None:
+    """Close the connection that asked, under the try's ``timer``: an error of its closing (the
+    connection lost once PostgreSQL answered) or its time running out never replaces the answer."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except (DBAPIError, conn.dialect.loaded_dbapi.Error):
+        pass  # (a lost connection: SQLAlchemy let it go)
+    except gevent.Timeout as timeout:
+        if timeout is not timer:
+            raise
+        conn.invalidate()
 
 
 def outcome_unknown(error: BaseException) -> bool:

@@ -216,7 +216,11 @@ class PostgresGroupWriter:
         if _sqlstate(lane.commit_lost) in SERVER_RESTARTING:  # (PostgreSQL went down: ids may be given again)
             outcome = UNKNOWN
         else:
-            outcome = commit_outcome(self._engine, *lane.xact)
+            try:
+                outcome = commit_outcome(self._engine, *lane.xact)
+            except Exception:  # (unforeseen: "unknown" is never a wrong answer)
+                log.exception("asking PostgreSQL what became of a batch's lost COMMIT failed")
+                outcome = UNKNOWN
         self.lost_commits[outcome] += 1
         again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
         if outcome == COMMITTED:

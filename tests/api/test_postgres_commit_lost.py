@@ -15,7 +15,7 @@ import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
 from pg_link_helpers import CommitCutLink, CuttableLink
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from queuekiosk.server.core import engine as q
@@ -290,5 +290,27 @@ def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_
         link.mend()
         assert commit_outcome(engine, *done) == COMMITTED
     finally:
+        engine.dispose()
+        link.close()
+
+
+def test_an_answer_had_stands_when_the_connection_that_asked_is_lost_as_it_closes(pg_url):
+    """PostgreSQL answered, then the connection that asked is lost before it is closed (whose closing
+    would end its transaction on the wire): the answer stands, never an error of the closing (its
+    callers would hear "nothing was changed" for a batch that committed)."""
+    link = CuttableLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+
+    def cut_once_answered(conn, cursor, statement, *_args):
+        if "pg_xact_status" in statement:
+            link.cut()
+
+    try:
+        with engine.begin() as conn:
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
+        event.listen(engine, "after_cursor_execute", cut_once_answered)
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        event.remove(engine, "after_cursor_execute", cut_once_answered)
         engine.dispose()
         link.close()
