@@ -34,11 +34,12 @@ XACT = "SELECT pg_current_xact_id()::text, pg_backend_pid()"
 COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
 ASK_SECONDS = 4.0  # how long PostgreSQL is asked while out of reach (each try bounded by what is left)
 # A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed,
-# the postmaster reinitialises), or a connection refused while it starts up or recovers (57P03
-# cannot_connect_now): ids may be given again, so an answer about this one's is not trusted. (57P01
-# admin_shutdown is also pg_terminate_backend of the one session: the same server, asked; a shutdown
-# that restarts PostgreSQL changes its start time.)
-SERVER_RESTARTING = frozenset({"57P02", "57P03"})
+# the postmaster reinitialises): ids may be given again, so an answer about this one's is not trusted.
+# (57P01 admin_shutdown is also pg_terminate_backend of the one session: the same server, asked. A
+# connection refused while PostgreSQL starts up or recovers carries no SQLSTATE in psycopg (57P03 is
+# only in its message): it is tried again like any refused one, and once PostgreSQL answers, its
+# server (SERVER: a new start time) is another, so "unknown".)
+SERVER_CRASHED = frozenset({"57P02"})
 
 _STATUS = text(f"SELECT pg_xact_status(CAST(:xid AS xid8)), {_SERVER} = :server")
 # the old session, if it still holds the transaction: PostgreSQL has not yet seen it end (its end of
@@ -54,8 +55,7 @@ def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds:
     """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend`` (both
     of ``XACT``), on the ``server`` of ``SERVER``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
     try, its connection's wait included, bounded by the time left), the server answering another
-    (restarted, crashed and reinitialised, or a replica promoted, since), PostgreSQL starting up or in
-    recovery, or any error of the question itself (the id "in the future": the server lost it). Never
+    (restarted, crashed and reinitialised, or a replica promoted, since), or any error of the question itself (the id "in the future": the server lost it). Never
     asked again after such an answer: a loop could meet the id given again to another transaction.
     A transaction still in progress (its session not yet ended by PostgreSQL: a COMMIT on its way or
     being written, or the session's client gone without a word) has its session ended, once: a COMMIT
@@ -87,8 +87,8 @@ def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, en
         try:
             # (in autocommit mode: its closing sends nothing, so an answer had is not lost to it)
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except (DBAPIError, PoolTimeout) as error:
-            return UNKNOWN if sqlstate(error) in SERVER_RESTARTING else None
+        except (DBAPIError, PoolTimeout):
+            return None
         try:
             status, same_server = conn.execute(_STATUS, {"xid": xid, "server": server}).one()
             if not same_server:

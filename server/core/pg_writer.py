@@ -33,7 +33,7 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome
 from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
@@ -88,13 +88,12 @@ class PostgresGroupWriter:
     callers told (503), unless it was lost once the COMMIT was sent: the COMMIT may have reached
     PostgreSQL (only its answer lost: a number issued, a clerk's call made) or not. The batch learnt
     its transaction's id in its first round trip (pg_commit.XACT, with the BEGIN: no round trip of its
-    own; the server is learnt once per connection, pg_commit.SERVER), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
-    committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
+    own; its server is learnt once per connection, pg_commit.SERVER), and PostgreSQL is asked on a
+    fresh connection what became of it (pg_commit.commit_outcome): committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
     PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
-    crashed and reinitialised, or a replica promoted, since; PostgreSQL starting up; an error of the
-    question), its callers are told it may have been done (503 ``database_outcome_unknown``,
+    crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
     pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
     number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
     ``pg_commit.ASK_SECONDS``, in an outage)."""
@@ -213,7 +212,7 @@ class PostgresGroupWriter:
         ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
         PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
-        if _sqlstate(lane.commit_lost) in SERVER_RESTARTING:  # (PostgreSQL went down: ids may be given again)
+        if _sqlstate(lane.commit_lost) in SERVER_CRASHED:  # (PostgreSQL went down: ids may be given again)
             outcome = UNKNOWN
         else:
             try:
@@ -227,12 +226,14 @@ class PostgresGroupWriter:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
             then, lane.rolled_back = "it runs again on a fresh connection", True
+        elif outcome == ROLLED_BACK:
+            then = "its callers are told the database is busy (nothing was written)"
         else:
-            then = "its callers are told the database is busy"
+            then = "its callers are told the outcome is unknown (it may have been written)"
         if outcome in (COMMITTED, ROLLED_BACK):
             said = f"PostgreSQL says it {outcome}"
         else:
-            said = "PostgreSQL could not tell (out of reach, restarting, or restarted or failed over since)"
+            said = "PostgreSQL could not tell (out of reach, crashed, or restarted or failed over since)"
         log.warning(
             "the connection of a batch of %d actions to PostgreSQL was lost once its COMMIT was sent"
             " (transaction %s): %s: %s",

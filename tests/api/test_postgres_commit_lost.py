@@ -105,7 +105,10 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert_error(ticket, 503, "database_outcome_unknown")
     assert "có thể đã được thực hiện" in ticket.json()["error"]["message"]
     assert issue(http, "HT")["number"] == 1003  # 1002 was committed: never given again
-    assert "PostgreSQL could not tell" in srv.log()
+    log = srv.log()
+    assert "PostgreSQL could not tell" in log
+    assert "its callers are told the outcome is unknown (it may have been written)" in log
+    assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
