@@ -297,9 +297,10 @@ class PostgresGroupWriter:
         run = batch[index:end]
         ends_batch = end == len(batch)
         gathered = Gathered(first=(_BEGIN, XACT, _SAVEPOINT) if index == 0 else ())
+        server = conn.info[SERVER]  # (read now: a connection lost in the run has no info)
         outcomes, failed = gathered.run(conn, run)
         if index == 0 and gathered.opened[1][0]:  # (the transaction's id and session, with its BEGIN)
-            lane.xact = (*gathered.opened[1][0][0], conn.info[SERVER])
+            lane.xact = (*gathered.opened[1][0][0], server)
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
