@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, Numeric, bindparam, text
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import JsonRows, Prepared
-from queuekiosk.server.core.pg_commit import XACT
+from queuekiosk.server.core.pg_commit import SERVER, XACT
 
 pytestmark = pytest.mark.postgres
 
@@ -85,6 +85,11 @@ def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_s
     messages = sent()
     assert messages[0] == f'Query\t "BEGIN; {XACT}; SAVEPOINT qk_action"', messages[:3]
     assert messages[-1].startswith("Query") and messages[-1].endswith('RELEASE SAVEPOINT qk_action; COMMIT"')
+    # the server (pg_commit.SERVER) was learnt once, with the lane's connection: no batch asks it
+    with queue.engine.connect() as conn:
+        assert lane.xact[2] == conn.execute(text(SERVER)).scalar()
+    together(writer, queue.site, [(q.issue, (code,))] * 2)
+    assert not [m for m in sent() if "pg_postmaster_start_time" in m]
 
 
 def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(

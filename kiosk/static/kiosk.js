@@ -25,6 +25,9 @@
   const RESULT_ARM_MS = 800;  // ... the number stays at least this long
   const OFFLINE_GRACE_MS = 1200;  // a connection back within this time shows no notice
   const RETRIES = 2;  // a tap whose answer was lost is sent again (same Idempotency-Key) after 1 s, then 2 s
+  // a tap the database did not confirm (503 database_outcome_unknown) is sent once more, same key, after
+  // this: the ticket comes back if it was issued, else it is issued once
+  const UNCONFIRMED_RETRY_MS = 1500;
   const PRINTER_TROUBLE = {paper_out: true, offline: true};  // tickets still issued, none printed
 
   const screensNode = document.getElementById("screens");
@@ -365,7 +368,8 @@
       return;
     }
     if (error.code === "database_outcome_unknown") {
-      // the database did not confirm: a number may have been issued; the citizen asks staff before tapping again
+      // the database did not confirm, twice (issue()): a number may have been issued; the citizen asks staff
+      // before tapping again
       showProblem("kiosk_unconfirmed_title", "kiosk_database_outcome_unknown_text", null, null, error.code);
       return;
     }
@@ -391,18 +395,23 @@
     // one key per tap: if the answer is lost on the way, the retry gets the same ticket back
     const headers = {"Idempotency-Key": QK.newKey()};
     if (deviceToken) headers.Authorization = "Bearer " + deviceToken;
-    const attempt = function (tries) {
+    const attempt = function (tries, askedAgain) {
       QK.api("POST", "/api/v1/tickets", request, QK.lang(), headers).then(function (answer) {
+        const code = !answer.ok && answer.data && answer.data.error && answer.data.error.code;
+        if (code === "database_outcome_unknown" && !askedAgain) {
+          setTimeout(function () { attempt(tries, true); }, UNCONFIRMED_RETRY_MS);
+          return;
+        }
         setBusy(false);
         if (answer.ok) showTicket(answer.data);
         else refused(answer, service);
       }, function () {
-        if (tries < RETRIES) { setTimeout(function () { attempt(tries + 1); }, 1000 * (tries + 1)); return; }
+        if (tries < RETRIES) { setTimeout(function () { attempt(tries + 1, askedAgain); }, 1000 * (tries + 1)); return; }
         setBusy(false);
         showProblem("kiosk_error_title", "page_network_error");
       });
     };
-    attempt(0);
+    attempt(0, false);
   }
 
   // --- the voice: the screen read aloud, a numeric keypad --------------------------------------

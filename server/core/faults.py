@@ -129,6 +129,11 @@ def kind_of(error: BaseException) -> str:
     return "database_busy" if lost else INTERNAL
 
 
+def first_line(error: BaseException) -> str:
+    """``safe_text``'s first line: what a log line says of the error."""
+    return (safe_text(error).strip().splitlines() or ["?"])[0]
+
+
 def safe_text(error: BaseException) -> str:
     """What a database error says, without PostgreSQL's DETAIL or HINT (they may quote a citizen's data):
     the primary message, and the statement SQLAlchemy names (its parameters are hidden)."""
@@ -180,7 +185,7 @@ class _Reporter:
                 return kind, news
             repeats = self._since.pop(kind, 0)
             self._last[kind] = now
-        detail = (safe_text(error).strip().splitlines() or ["?"])[0]
+        detail = first_line(error)
         done, tries = ("could be read", "reads failed") if reading else ("was written", "writes were refused")
         log.error(
             "%s: %s. Nothing %s (%s: %s).%s",

@@ -23,18 +23,23 @@ from .db import forget_older_connections
 # and a promoted replica may give those the old primary gave. (pg_stat_reset_shared('bgwriter') by
 # hand only makes an answer "unknown".)
 _SERVER = "pg_postmaster_start_time()::text || ' ' || pg_stat_get_bgwriter_stat_reset_time()::text"
+# learnt once per connection, when the writer first uses it (pg_writer._learn_server), not with every
+# batch (PostgreSQL 13 and 14 read their statistics file for it): a session does not outlive its
+# server's restart or crash-restart (both end every session), so the server a connection was made on is
+# the one of each of its transactions
+SERVER = f"SELECT {_SERVER}"
 # sent with the batch's BEGIN (PostgreSQL 13 or later): the transaction's id, assigned now (a batch
-# that writes gets one at its first write anyway); the session's process, to end it if need be; and the
-# server (_SERVER)
-XACT = f"SELECT pg_current_xact_id()::text, pg_backend_pid(), {_SERVER}"
+# that writes gets one at its first write anyway); and the session's process, to end it if need be
+XACT = "SELECT pg_current_xact_id()::text, pg_backend_pid()"
 COMMITTED, ROLLED_BACK, UNKNOWN = "committed", "rolled back", "unknown"
 ASK_SECONDS = 4.0  # how long PostgreSQL is asked while out of reach (each try bounded by what is left)
 # A loss whose error says PostgreSQL itself went down (57P02 crash_shutdown: another backend crashed,
-# the postmaster reinitialises), or a connection refused while it starts up or recovers (57P03
-# cannot_connect_now): ids may be given again, so an answer about this one's is not trusted. (57P01
-# admin_shutdown is also pg_terminate_backend of the one session: the same server, asked; a shutdown
-# that restarts PostgreSQL changes its start time.)
-SERVER_RESTARTING = frozenset({"57P02", "57P03"})
+# the postmaster reinitialises): ids may be given again, so an answer about this one's is not trusted.
+# (57P01 admin_shutdown is also pg_terminate_backend of the one session: the same server, asked. A
+# connection refused while PostgreSQL starts up or recovers carries no SQLSTATE in psycopg (57P03 is
+# only in its message): it is tried again like any refused one, and once PostgreSQL answers, its
+# server (SERVER: a new start time) is another, so "unknown".)
+SERVER_CRASHED = frozenset({"57P02"})
 
 _STATUS = text(f"SELECT pg_xact_status(CAST(:xid AS xid8)), {_SERVER} = :server")
 # the old session, if it still holds the transaction: PostgreSQL has not yet seen it end (its end of
@@ -47,11 +52,10 @@ _END_OLD_SESSION = text(
 
 
 def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds: float = ASK_SECONDS) -> str:
-    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend``, on
-    the ``server`` of ``XACT``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
+    """``COMMITTED`` or ``ROLLED_BACK`` (final: the transaction ``xid`` of the session ``backend`` (both
+    of ``XACT``), on the ``server`` of ``SERVER``, ended so), or ``UNKNOWN``: PostgreSQL out of reach for ``seconds`` (each
     try, its connection's wait included, bounded by the time left), the server answering another
-    (restarted, crashed and reinitialised, or a replica promoted, since), PostgreSQL starting up or in
-    recovery, or any error of the question itself (the id "in the future": the server lost it). Never
+    (restarted, crashed and reinitialised, or a replica promoted, since), or any error of the question itself (the id "in the future": the server lost it). Never
     asked again after such an answer: a loop could meet the id given again to another transaction.
     A transaction still in progress (its session not yet ended by PostgreSQL: a COMMIT on its way or
     being written, or the session's client gone without a word) has its session ended, once: a COMMIT
@@ -73,16 +77,18 @@ def commit_outcome(engine: Engine, xid: str, backend: int, server: str, seconds:
 
 
 def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, end_old_session: bool) -> str | None:
-    """One try: the outcome, "in progress" (the old session ended if ``end_old_session``), or None
-    when no connection came (out of reach: asked again while time is left)."""
+    """One try, its closing included, bounded by ``seconds``: the outcome, "in progress" (the old
+    session ended if ``end_old_session``), or None when no connection came (out of reach: asked again
+    while time is left)."""
     timer = gevent.Timeout(seconds)
     timer.start()
     conn = None
     try:
         try:
-            conn = engine.connect()
-        except (DBAPIError, PoolTimeout) as error:
-            return UNKNOWN if sqlstate(error) in SERVER_RESTARTING else None
+            # (in autocommit mode: its closing sends nothing, so an answer had is not lost to it)
+            conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except (DBAPIError, PoolTimeout):
+            return None
         try:
             status, same_server = conn.execute(_STATUS, {"xid": xid, "server": server}).one()
             if not same_server:
@@ -100,9 +106,23 @@ def _ask(engine: Engine, xid: str, backend: int, server: str, seconds: float, en
             conn.invalidate()  # (its question may be under way: not given out again)
         return UNKNOWN
     finally:
+        _close(conn, timer)
         timer.close()
-        if conn is not None:
-            conn.close()
+
+
+def _close(conn, timer: gevent.Timeout) -> None:
+    """Close the connection that asked, under the try's ``timer``: an error of its closing (the
+    connection lost once PostgreSQL answered) or its time running out never replaces the answer."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except (DBAPIError, conn.dialect.loaded_dbapi.Error):
+        pass  # (a lost connection: SQLAlchemy let it go)
+    except gevent.Timeout as timeout:
+        if timeout is not timer:
+            raise
+        conn.invalidate()
 
 
 def outcome_unknown(error: BaseException) -> bool:

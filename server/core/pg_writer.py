@@ -33,7 +33,7 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, SERVER_RESTARTING, UNKNOWN, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome
 from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
@@ -88,13 +88,12 @@ class PostgresGroupWriter:
     callers told (503), unless it was lost once the COMMIT was sent: the COMMIT may have reached
     PostgreSQL (only its answer lost: a number issued, a clerk's call made) or not. The batch learnt
     its transaction's id in its first round trip (pg_commit.XACT, with the BEGIN: no round trip of its
-    own), and PostgreSQL is asked on a fresh connection what became of it (pg_commit.commit_outcome):
-    committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
+    own; its server is learnt once per connection, pg_commit.SERVER), and PostgreSQL is asked on a
+    fresh connection what became of it (pg_commit.commit_outcome): committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
     PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
-    crashed and reinitialised, or a replica promoted, since; PostgreSQL starting up; an error of the
-    question), its callers are told it may have been done (503 ``database_outcome_unknown``,
+    crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
     pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
     number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
     ``pg_commit.ASK_SECONDS``, in an outage)."""
@@ -213,22 +212,28 @@ class PostgresGroupWriter:
         ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
         PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
-        if _sqlstate(lane.commit_lost) in SERVER_RESTARTING:  # (PostgreSQL went down: ids may be given again)
+        if _sqlstate(lane.commit_lost) in SERVER_CRASHED:  # (PostgreSQL went down: ids may be given again)
             outcome = UNKNOWN
         else:
-            outcome = commit_outcome(self._engine, *lane.xact)
+            try:
+                outcome = commit_outcome(self._engine, *lane.xact)
+            except Exception:  # (unforeseen: "unknown" is never a wrong answer)
+                log.exception("asking PostgreSQL what became of a batch's lost COMMIT failed")
+                outcome = UNKNOWN
         self.lost_commits[outcome] += 1
         again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
         if outcome == COMMITTED:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
             then, lane.rolled_back = "it runs again on a fresh connection", True
+        elif outcome == ROLLED_BACK:
+            then = "its callers are told the database is busy (nothing was written)"
         else:
-            then = "its callers are told the database is busy"
+            then = "its callers are told the outcome is unknown (it may have been written)"
         if outcome in (COMMITTED, ROLLED_BACK):
             said = f"PostgreSQL says it {outcome}"
         else:
-            said = "PostgreSQL could not tell (out of reach, restarting, or restarted or failed over since)"
+            said = "PostgreSQL could not tell (out of reach, crashed, or restarted or failed over since)"
         log.warning(
             "the connection of a batch of %d actions to PostgreSQL was lost once its COMMIT was sent"
             " (transaction %s): %s: %s",
@@ -292,9 +297,10 @@ class PostgresGroupWriter:
         run = batch[index:end]
         ends_batch = end == len(batch)
         gathered = Gathered(first=(_BEGIN, XACT, _SAVEPOINT) if index == 0 else ())
+        server = conn.info[SERVER]  # (read now: a connection lost in the run has no info)
         outcomes, failed = gathered.run(conn, run)
         if index == 0 and gathered.opened[1][0]:  # (the transaction's id and session, with its BEGIN)
-            lane.xact = gathered.opened[1][0][0]
+            lane.xact = (*gathered.opened[1][0][0], server)
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
@@ -497,21 +503,26 @@ def _together(queue: list) -> list:
 
 
 def _begin(lane, conn) -> None:
-    """The batch's BEGIN, its transaction's id (``lane.xact``) and its first savepoint, one round trip.
-    A connection found lost here ran no action of the batch and was sent no COMMIT:
-    ``lane.lost_at_start``, and its callers would hear SQLAlchemy's error of a lost connection
-    (errors.py: 503)."""
+    """The batch's BEGIN, its transaction's id and session (``lane.xact``, with the connection's server)
+    and its first savepoint, one round trip."""
+    cursor = _first_round_trip(lane, conn, f"{_BEGIN}; {XACT}; {_SAVEPOINT}")
+    cursor.nextset()  # (the BEGIN's result first)
+    lane.xact = (*cursor.fetchone(), conn.info[SERVER])
+
+
+def _first_round_trip(lane, conn, sql: str):
+    """``sql`` sent on the batch's connection before any action of it, its cursor. A connection found
+    lost here ran no action of the batch and was sent no COMMIT: ``lane.lost_at_start``, and its
+    callers would hear SQLAlchemy's error of a lost connection (errors.py: 503)."""
     dbapi_connection = conn.connection.dbapi_connection
     try:
-        cursor = dbapi_connection.execute(f"{_BEGIN}; {XACT}; {_SAVEPOINT}")
-        cursor.nextset()  # (the BEGIN's result first)
-        lane.xact = cursor.fetchone()
+        return dbapi_connection.execute(sql)
     except conn.dialect.loaded_dbapi.Error as error:
         if not conn.dialect.is_disconnect(error, dbapi_connection, None):
             raise
         conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
         lane.lost_at_start = True
-        raise driver_error(conn, _BEGIN, None, error, lost=True) from error
+        raise driver_error(conn, sql, None, error, lost=True) from error
 
 
 def _in_transaction(conn) -> bool:
@@ -603,7 +614,7 @@ class _Lane:
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
         self.lost_at_start = False  # the batch's connection was found lost by its first round trip
-        self.xact: tuple | None = None  # the batch's transaction: its id, session and server (pg_commit.XACT)
+        self.xact: tuple | None = None  # the batch's transaction: its id and session (pg_commit.XACT), and server
         self.commit_lost: Exception | None = None  # the batch's connection was lost once its COMMIT was sent
         self.rolled_back = False  # ... and PostgreSQL said its transaction rolled back: it may run again
         self.greenlet = gevent.spawn(self._run, writer)
@@ -614,7 +625,16 @@ class _Lane:
         if self._connection is None:
             self._invalidations = self.writer.invalidations
             # (the pool sets the connection back to its own mode when it is let go)
-            self._connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                # once per connection (pg_commit.SERVER), kept in the pooled connection's own info,
+                # which SQLAlchemy clears with a lost one
+                if SERVER not in connection.info:
+                    connection.info[SERVER] = _first_round_trip(self, connection, SERVER).fetchone()[0]
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
         return self._connection
 
     def let_go(self) -> None:

@@ -235,11 +235,18 @@ def register_error_handlers(app):
             site = state.site
         except NotFound:  # its site removed meanwhile: the database is the whole installation's
             site = state.sites[state.first_site_id]
+        if outcome_unknown(error):  # (a lost COMMIT PostgreSQL did not tell of: it may have been done)
+            log.error(
+                "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
+                " could not tell what became of it. It may have been written (%s %s: %s).",
+                request.method,
+                request.path,
+                faults.first_line(error),
+            )
+            return error_response("database_outcome_unknown", 503)
         code = report_database_fault(error, f"{request.method} {request.path}", site)
         if code == faults.INTERNAL:
             return error_response(code, 500)
-        if outcome_unknown(error):  # (a lost COMMIT PostgreSQL did not tell of: it may have been done)
-            return error_response("database_outcome_unknown", 503)
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status

@@ -15,14 +15,14 @@ import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
 from pg_link_helpers import CommitCutLink, CuttableLink
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.engine.prepared import Prepared
-from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, UNKNOWN, XACT, commit_outcome
+from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, SERVER, UNKNOWN, XACT, commit_outcome
 
 pytestmark = pytest.mark.postgres
 
@@ -105,7 +105,10 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert_error(ticket, 503, "database_outcome_unknown")
     assert "có thể đã được thực hiện" in ticket.json()["error"]["message"]
     assert issue(http, "HT")["number"] == 1003  # 1002 was committed: never given again
-    assert "PostgreSQL could not tell" in srv.log()
+    log = srv.log()
+    assert "PostgreSQL could not tell" in log
+    assert "its callers are told the outcome is unknown (it may have been written)" in log
+    assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
@@ -233,11 +236,11 @@ def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_sti
             conn.execute(text("CREATE TABLE pgcommit_t (v int)"))
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO pgcommit_t VALUES (1)"))
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
         assert commit_outcome(engine, *done) == COMMITTED
 
         holder.execute("INSERT INTO pgcommit_t VALUES (2)")  # (its transaction left open)
-        held = holder.execute(XACT).fetchone()
+        held = (*holder.execute(XACT).fetchone(), holder.execute(SERVER).fetchone()[0])
         assert commit_outcome(engine, *held) == ROLLED_BACK
         with pytest.raises(psycopg.OperationalError):  # (its session was ended)
             holder.execute("SELECT 1")
@@ -261,7 +264,7 @@ def test_an_id_postgresql_does_not_know_or_a_server_reinitialised_since_gives_un
     engine = create_db_engine(pg_url)
     try:
         with engine.begin() as conn:
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
             now = conn.execute(
                 text("SELECT pg_postmaster_start_time()::text, pg_stat_get_bgwriter_stat_reset_time()::text")
             ).one()
@@ -282,7 +285,7 @@ def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_
     engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
     try:
         with engine.begin() as conn:
-            done = conn.execute(text(XACT)).one()
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
         link.cut()
         began = time.monotonic()
         assert commit_outcome(engine, *done, seconds=1.5) == UNKNOWN
@@ -290,5 +293,27 @@ def test_postgresql_out_of_reach_is_asked_a_few_seconds_then_nothing_is_said(pg_
         link.mend()
         assert commit_outcome(engine, *done) == COMMITTED
     finally:
+        engine.dispose()
+        link.close()
+
+
+def test_an_answer_had_stands_when_the_connection_that_asked_is_lost_as_it_closes(pg_url):
+    """PostgreSQL answered, then the connection that asked is lost before it is closed (whose closing
+    would end its transaction on the wire): the answer stands, never an error of the closing (its
+    callers would hear "nothing was changed" for a batch that committed)."""
+    link = CuttableLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+
+    def cut_once_answered(conn, cursor, statement, *_args):
+        if "pg_xact_status" in statement:
+            link.cut()
+
+    try:
+        with engine.begin() as conn:
+            done = (*conn.execute(text(XACT)).one(), conn.execute(text(SERVER)).scalar())
+        event.listen(engine, "after_cursor_execute", cut_once_answered)
+        assert commit_outcome(engine, *done) == COMMITTED
+    finally:
+        event.remove(engine, "after_cursor_execute", cut_once_answered)
         engine.dispose()
         link.close()

@@ -660,3 +660,49 @@ def test_a_service_no_counter_serves_is_not_offered_until_one_does(server, page)
     page.locator('button.service[data-service="XL"]').click()
     page.locator("button.no-priority").click()
     expect(page.locator("#result-number")).to_have_text("9001")
+
+
+# what the server answers a ticket whose COMMIT's answer was lost and PostgreSQL could not be asked
+# (tests/api/test_postgres_commit_lost.py drives it for real; here the network path gives it)
+OUTCOME_UNKNOWN = {"error": {"code": "database_outcome_unknown", "message": "The database did not confirm …"}}
+
+
+def test_a_tap_whose_outcome_the_database_did_not_confirm_is_sent_once_more_with_its_key(start_server, page):
+    """503 ``database_outcome_unknown``: the ticket may have been issued. The page sends the tap once more
+    with the same Idempotency-Key before it says anything: the server gives back the ticket it issued."""
+    server = start_server()
+    first, keys = [], []
+
+    def unconfirmed_first(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        if not first:
+            first.append(route.fetch())  # the server issues the ticket ...
+            route.fulfill(status=503, json=OUTCOME_UNKNOWN)  # ... and the page hears it is unconfirmed
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/tickets", unconfirmed_first)
+    open_kiosk(page, server)
+    ticket_id = take_number(page, HT)
+    assert first and first[0].status == 201
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    assert ticket_id == first[0].json()["id"]
+    assert waiting(server, "HT")["waiting"] == 1
+
+
+def test_a_tap_the_database_twice_did_not_confirm_tells_the_citizen_to_ask_staff(start_server, page):
+    server = start_server()
+    keys = []
+
+    def unconfirmed(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        route.fulfill(status=503, json=OUTCOME_UNKNOWN)
+
+    page.route("**/api/v1/tickets", unconfirmed)
+    open_kiosk(page, server)
+    service_button(page, HT).click()
+    page.locator("button.no-priority").click()
+    problem = page.locator("#problem")
+    expect(problem).to_have_attribute("data-code", "database_outcome_unknown", timeout=10_000)
+    expect(page.locator("#problem-title")).to_contain_text("Chưa xác nhận được số")
+    assert len(keys) == 2 and keys[0] == keys[1], keys  # once more only, with the same key
