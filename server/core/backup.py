@@ -42,7 +42,13 @@ def _pg_args(url) -> list[str]:
     any user of the machine can read a command line (PGPASSWORD, or ~/.pgpass)."""
     settings = {"dbname": url.database, "host": url.host, "port": url.port, "user": url.username}
     # (a name given more than once, as ?host=a&host=b: libpq's list, "a,b", as the server's driver gives it)
-    settings.update({name: ",".join(value) if isinstance(value, tuple) else value for name, value in url.query.items()})
+    settings.update(
+        {
+            name: ",".join(value) if isinstance(value, tuple) else value
+            for name, value in url.query.items()
+            if name != "password"  # (a ?password= too: in PGPASSWORD, _tools_env)
+        }
+    )
     settings.update(pg_limits(url.query))
     return ["--dbname", " ".join(f"{name}={_quoted(value)}" for name, value in settings.items() if value is not None)]
 
@@ -67,8 +73,9 @@ def _tools_env(url, *tools: str) -> dict:
         if shutil.which(tool) is None:
             raise BackupError("cli_pg_tool_missing", tool=tool)
     env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = url.password
+    password = url.password or url.query.get("password")
+    if password:
+        env["PGPASSWORD"] = password
     return env
 
 

@@ -460,14 +460,19 @@ def children_of(pid: int) -> dict[str, int]:
     return found
 
 
+@pytest.mark.parametrize("given", ["before the address", "in the query"])
 def test_an_interrupt_before_the_commit_changes_nothing_and_the_password_is_never_an_argument(
-    live_server, migrated_pg_url, tmp_path
+    live_server, migrated_pg_url, tmp_path, given
 ):
     """A restore held up (another session holds a lock its drop of the tables waits for) is interrupted:
     psql is stopped with it, no traceback, nothing changed. Meanwhile the database's password was in
-    psql's environment only, never on its command line (which every user of the machine can read)."""
+    psql's environment only, never on its command line (which every user of the machine can read),
+    whether the URL gives it before the address or as ``?password=``."""
     password = f"pw-{secrets.token_hex(6)}"  # (trust authentication: where it goes is what is checked)
-    url = migrated_pg_url.replace("postgres@", f"postgres:{password}@", 1)
+    if given == "in the query":
+        url = migrated_pg_url + ("&" if "?" in migrated_pg_url else "?") + f"password={password}"
+    else:
+        url = migrated_pg_url.replace("postgres@", f"postgres:{password}@", 1)
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": url})
     kept = a_day_of_tickets(srv)
     made_in(migrated_pg_url, *CITIZENS_PHONES)  # (megabytes: pg_restore's SQL does not fit in the pipe)
