@@ -187,3 +187,23 @@ def test_a_checked_in_remote_number_left_open_across_midnight_says_it_expired_as
     phone.reload()
     expect(phone.locator("body")).to_have_attribute("data-live", "live")
     expect(status).to_contain_text("Số này đã hết hiệu lực vì hết ngày làm việc.")
+
+
+def test_a_booking_page_that_connects_after_its_check_in_shows_it_checked_in(server, phone):
+    """The booking's page read its number as booked, then the citizen checked in at the kiosk before the
+    page's live connection was up (a phone on a slow network): once connected it shows the check-in, not a
+    number still waiting to be checked in (it heard of no change: it was in no room yet)."""
+    booked = server.api(
+        "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Lê Thị Hoa", "phone": "0912000502"}
+    )
+    assert booked.status_code == 201, booked.text
+    code = booked.json()["code"]
+    phone.route("**/socket.io/**", lambda route: route.abort())  # no live connection yet
+    phone.goto(f"{server.url}/book/{code}")
+    expect(phone.locator("#cancel")).to_be_visible()
+    checked = server.api("POST", "/check-in", json={"code": code, "kiosk": "kiosk-1"})
+    assert checked.status_code == 201, checked.text
+    phone.unroute("**/socket.io/**")  # the page's Socket.IO client connects at its next try
+    expect(phone.locator("body")).to_have_attribute("data-live", "live", timeout=20_000)
+    expect(phone.locator("#done-status")).to_contain_text(f"Đã xác nhận có mặt — số thứ tự {checked.json()['number']}")
+    expect(phone.locator("#cancel")).to_be_hidden()

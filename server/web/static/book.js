@@ -220,7 +220,11 @@
     if (!socket || !socket.connected || !booking || booking.status !== "booked" || !booking.ticket) return;
     if (watched === booking.ticket) return;
     watched = booking.ticket;
-    socket.emit("subscribe", {ticket: booking.ticket});
+    // once in the room, the booking asked for again: a change before that (a check-in while the phone was
+    // still connecting) reached no room this page was in
+    socket.emit("subscribe", {ticket: booking.ticket}, function (answer) {
+      if (answer && answer.ok) refreshBooking();
+    });
   }
 
   /** The booking shown, as it is now (redrawn only when its status changed). */
