@@ -82,6 +82,7 @@ class _Checkpoints:
         self.catch_up = False  # the writer should wait for a checkpoint before its next batch
         self._later = None  # the checkpoint due QUIET_SECONDS after a commit
         self._last_commit = 0.0  # (time.monotonic()) quiet is QUIET_SECONDS without a commit
+        self.writing = False  # a batch is being written (GroupCommitWriter._write): not quiet
         self._failure = None  # why the last checkpoint failed, said on the hub (not from the pool's thread)
         # the checkpoints' own connection, kept while batches come: opening one reads the whole schema
         # (about 2 million instructions, at every checkpoint); closed after a quiet second
@@ -97,6 +98,7 @@ class _Checkpoints:
         if self._failure is not None:
             log.warning("checkpoint of the SQLite WAL failed: %s", self._failure)
             self._failure = None
+        self.writing = False
         self._since += actions
         self._last_commit = time.monotonic()
         if self._later is None:
@@ -116,7 +118,9 @@ class _Checkpoints:
 
     def _after_a_while(self) -> None:
         self._later = None
-        if self._under_way():  # it may have begun before the last commits: look again once it is done
+        # a checkpoint may have begun before the last commits, and a batch being written is not quiet (its
+        # COMMIT's fsync, in a pool thread, may take seconds on a busy disk): look again later
+        if self._under_way() or self.writing:
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
             return
         if self._since:
@@ -202,8 +206,10 @@ class GroupCommitWriter:
 
     def _write(self, batch):
         results = []
-        if self._checkpoints is not None and self._checkpoints.catch_up:
-            self._checkpoints.run_now()
+        if self._checkpoints is not None:
+            if self._checkpoints.catch_up:
+                self._checkpoints.run_now()
+            self._checkpoints.writing = True  # (until committed, or the batch failed)
         try:
             with self._engine.begin() as conn:
                 # the savepoints go straight to SQLite: SQLAlchemy's begin_nested() costs ten times the
@@ -243,6 +249,8 @@ class GroupCommitWriter:
                 if error is not None:
                     raise error
         except Exception as error:  # the batch or its commit failed: nothing in it happened
+            if self._checkpoints is not None:
+                self._checkpoints.writing = False
             if not isinstance(error, faults.DATABASE_ERRORS):  # a database fault: each caller reports it
                 extra = sites_of(job[4] for job in batch)
                 log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=extra)
