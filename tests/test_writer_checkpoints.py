@@ -163,3 +163,32 @@ def test_a_stream_that_ends_with_the_wal_too_long_is_checkpointed_in_the_quiet_m
     finally:
         checkpoints._close_connection()
         writing.close()
+
+
+def test_a_commit_slower_than_the_quiet_time_keeps_the_checkpoints_connection(
+    tmp_path, config, sqlite_url, monkeypatch, opened
+):
+    """A batch whose COMMIT takes longer than the quiet time (its fsync on a busy disk, in a pool thread
+    while the hub goes on) is not a quiet moment: the checkpoints' connection stays open across it,
+    rather than closed under a stream of batches and opened again at the next checkpoint."""
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 8)
+    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 0.3)
+    real_commit = writer_module._commit
+
+    def slow_disk_commit(sqlite):  # (in the pool's thread, as the real one: the fsync of a busy disk)
+        time.sleep(1.0)
+        return real_commit(sqlite)
+
+    engine = create_db_engine(sqlite_url, busy_seconds=0.3)
+    site = prepare_database(engine, config, tmp_path / "instance")
+    writer = GroupCommitWriter(engine)
+    try:
+        for batch in range(3):
+            if batch == 1:  # the first batch's checkpoint has opened the connection
+                monkeypatch.setattr(writer_module, "_commit", slow_disk_commit)
+            greenlets = [gevent.spawn(writer.submit, q.issue, site, ("HT",), {"check_hours": False}) for _ in range(8)]
+            gevent.joinall(greenlets, raise_error=True)
+            gevent.sleep(0.05)  # the batch's checkpoint runs
+        assert len(opened) == 1, opened
+    finally:
+        engine.dispose()
