@@ -357,6 +357,12 @@
     backTimer = setTimeout(backToStart, page.error_seconds * 1000);
   }
 
+  /** The database did not confirm a tap, asked twice (issue()): a number may have been issued; the citizen
+   * asks staff before tapping again (a new tap is a new key, so a second number). */
+  function unconfirmed() {
+    showProblem("kiosk_unconfirmed_title", "kiosk_database_outcome_unknown_text", null, null, "database_outcome_unknown");
+  }
+
   function refused(answer, service) {
     const error = (answer.data && answer.data.error) || {};
     if (["closed", "closed_holiday", "closed_day"].includes(error.code)) {
@@ -368,9 +374,7 @@
       return;
     }
     if (error.code === "database_outcome_unknown") {
-      // the database did not confirm, twice (issue()): a number may have been issued; the citizen asks staff
-      // before tapping again
-      showProblem("kiosk_unconfirmed_title", "kiosk_database_outcome_unknown_text", null, null, error.code);
+      unconfirmed();
       return;
     }
     if (["database_full", "database_busy", "database_damaged"].includes(error.code)) {
@@ -404,11 +408,13 @@
         }
         setBusy(false);
         if (answer.ok) showTicket(answer.data);
+        else if (askedAgain && answer.status >= 500) unconfirmed();  // still not known: never "tap again"
         else refused(answer, service);
       }, function () {
         if (tries < RETRIES) { setTimeout(function () { attempt(tries + 1, askedAgain); }, 1000 * (tries + 1)); return; }
         setBusy(false);
-        showProblem("kiosk_error_title", "page_network_error");
+        if (askedAgain) unconfirmed();  // (the first try may have issued a number: a new tap would be another key)
+        else showProblem("kiosk_error_title", "page_network_error");
       });
     };
     attempt(0, false);

@@ -706,3 +706,23 @@ def test_a_tap_the_database_twice_did_not_confirm_tells_the_citizen_to_ask_staff
     expect(problem).to_have_attribute("data-code", "database_outcome_unknown", timeout=10_000)
     expect(page.locator("#problem-title")).to_contain_text("Chưa xác nhận được số")
     assert len(keys) == 2 and keys[0] == keys[1], keys  # once more only, with the same key
+
+
+def test_a_tap_unconfirmed_then_answered_busy_still_tells_the_citizen_to_ask_staff(start_server, page):
+    """Asked once more after ``database_outcome_unknown``, the server is busy (or out of reach): the first
+    try may still have issued a number, so the page says to ask staff, never "tap again" (a new tap is a new
+    key: a second number)."""
+    server = start_server()
+    answers = [OUTCOME_UNKNOWN, {"error": {"code": "database_busy", "message": "The database is busy"}}]
+
+    def unconfirmed_then_busy(route):
+        route.fulfill(status=503, json=answers.pop(0) if answers else OUTCOME_UNKNOWN)
+
+    page.route("**/api/v1/tickets", unconfirmed_then_busy)
+    open_kiosk(page, server)
+    service_button(page, HT).click()
+    page.locator("button.no-priority").click()
+    problem = page.locator("#problem")
+    expect(problem).to_have_attribute("data-code", "database_outcome_unknown", timeout=10_000)
+    expect(page.locator("#problem-title")).to_contain_text("Chưa xác nhận được số")
+    assert not answers  # both answers were given
