@@ -13,6 +13,16 @@
 (function () {
   "use strict";
 
+  // a part that did not arrive, or failed as it ran, would leave a console whose buttons half work: the
+  // page names it and starts nothing (no login, no request to the server)
+  const missing = QK.firstPartNotLoaded(QK.console && QK.console.loaded);  // (console_view.js makes QK.console)
+  if (missing) {
+    const box = document.getElementById("load-error");
+    QK.setBi(box, "console_part_missing", {file: missing.getAttribute("src")});
+    box.hidden = false;
+    return;
+  }
+
   const C = QK.console;
   const $ = C.$;
   const page = QK.page();

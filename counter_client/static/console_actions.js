@@ -141,4 +141,5 @@
     event.preventDefault();
     press(action);
   });
+  C.loaded.push(document.currentScript);
 })();

@@ -155,4 +155,5 @@
     $("pause-other").value = "";
     C.act("pause", reason ? {reason: reason} : {});
   }
+  C.loaded.push(document.currentScript);
 })();

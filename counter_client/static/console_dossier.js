@@ -51,4 +51,5 @@
       C.showNotice("error", C.bi("page_network_error"));
     });
   });
+  C.loaded.push(document.currentScript);
 })();

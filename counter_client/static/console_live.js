@@ -69,4 +69,5 @@
     $("offline").hidden = true;
     delete document.body.dataset.live;
   };
+  C.loaded.push(document.currentScript);
 })();

@@ -124,4 +124,5 @@
   function heldTicket(path) {
     return QK.api("GET", path).then(function (answer) { return (answer.ok && answer.data.ticket) || null; }, function () { return null; });
   }
+  C.loaded.push(document.currentScript);
 })();

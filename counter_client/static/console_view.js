@@ -17,6 +17,8 @@
     busy: false,       // an action is on its way: one at a time, and snapshots wait
     leaving: false,    // a close or sign-out is on its way: its dialog stays until the answer (console_sign_out.js)
     openDialog: null,  // the dialog shown (console_dialogs.js)
+    // each part's <script>, put in as the part's last step: console.js starts the page only if all ran
+    loaded: [],
   };
   const notice = $("notice");
   const actionButtons = C.actionButtons = Array.from(document.querySelectorAll(".actions button[data-action]"));
@@ -228,4 +230,5 @@
       if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: QK.duration(since(queuedAt(ticket)))});
     });
   };
+  C.loaded.push(document.currentScript);
 })();

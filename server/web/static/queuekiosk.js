@@ -437,5 +437,14 @@
    *  (for tests and for anyone looking at the page with developer tools). */
   QK.setLive = function (value) { document.body.dataset.live = value; };
 
+  /** A page's script in parts (docs/architecture.md, "A page"): the first of its parts (its <script
+   *  data-part>) not in ``loaded``, where each part puts its <script> as its last step, or null. One not
+   *  there did not arrive or failed as it ran; the parts after it build on it, so it is the one to name. */
+  QK.firstPartNotLoaded = function (loaded) {
+    return Array.from(document.querySelectorAll("script[data-part]")).find(function (script) {
+      return (loaded || []).indexOf(script) < 0;
+    }) || null;
+  };
+
   window.QK = QK;
 })();

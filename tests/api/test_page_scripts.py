@@ -1,14 +1,17 @@
-"""/admin's script, in parts of one job each (docs/architecture.md, "A page"): the page names every
-part in the order they build on each other, and each is served by this server as JavaScript, one
-function run as it loads with nothing outside it (no network at run time: a centre's LAN has no
-internet; no global names a part could leak)."""
+"""A page's script in parts of one job each (docs/architecture.md, "A page"): /admin's and the clerk
+console's (/counter). The page names every part in the order they build on each other, and each is
+served by this server as JavaScript, one function run as it loads with nothing outside it (no network
+at run time: a centre's LAN has no internet; no global names a part could leak)."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-# the order matters: each part uses what the ones before it put into QK.admin
+import pytest
+
+# the order matters: each part uses what the ones before it put into QK.admin / QK.console; the last
+# one is the page, which starts only if all the others ran
 ADMIN_SCRIPTS = [
     "admin_fields.js",
     "admin_controls.js",
@@ -18,23 +21,40 @@ ADMIN_SCRIPTS = [
     "admin_webhooks.js",
     "admin.js",
 ]
+CONSOLE_SCRIPTS = [
+    "console_view.js",
+    "console_dossier.js",
+    "console_live.js",
+    "console_dialogs.js",
+    "console_actions.js",
+    "console_sign_out.js",
+    "console.js",
+]
 SCRIPT_SRC = re.compile(r'<script src="([^"]+)"')
 HEADER = re.compile(r"\A/\*.*?\*/\n", re.DOTALL)  # the comment a part opens with
 WRAPPER_START = '(function () {\n  "use strict";\n'
 WRAPPER_END = "})();"
 
 
-def test_the_admin_page_loads_each_of_its_parts_in_order_from_this_server(http):
-    page = http.get("/admin")
+@pytest.mark.parametrize(
+    ("path", "parts", "before"),
+    [
+        ("/admin", ADMIN_SCRIPTS, ["queuekiosk.js", "supervisor.js"]),  # QK and QK.supervisor first
+        ("/counter", CONSOLE_SCRIPTS, ["socket.io.min.js", "queuekiosk.js"]),  # Socket.IO and QK first
+    ],
+)
+def test_the_page_loads_each_of_its_parts_in_order_from_this_server(http, path, parts, before):
+    page = http.get(path)
     assert page.status_code == 200, page.text
     sources = SCRIPT_SRC.findall(page.text)
     assert all(src.startswith("/") and not src.startswith("//") for src in sources), sources
     names = [urlsplit(src).path.rsplit("/", 1)[-1] for src in sources]  # (a part named twice: seen twice)
     named = dict(zip(names, sources))
-    assert [name for name in names if name.startswith("admin")] == ADMIN_SCRIPTS
-    # (QK and QK.supervisor first: every part builds on them)
-    assert names.index("queuekiosk.js") < names.index("supervisor.js") < names.index(ADMIN_SCRIPTS[0])
-    for name in ADMIN_SCRIPTS:
+    prefix = parts[-1].removesuffix(".js")
+    assert [name for name in names if name.startswith(prefix)] == parts
+    order = [names.index(name) for name in [*before, parts[0]]]
+    assert order == sorted(order), names
+    for name in parts:
         src = named[name]
         answer = http.get(src)
         assert answer.status_code == 200, src
