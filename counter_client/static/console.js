@@ -17,9 +17,7 @@
   // page names it and starts nothing (no login, no request to the server)
   const missing = QK.firstPartNotLoaded(QK.console && QK.console.loaded);  // (console_view.js makes QK.console)
   if (missing) {
-    const box = document.getElementById("load-error");
-    QK.setBi(box, "console_part_missing", {file: missing.getAttribute("src")});
-    box.hidden = false;
+    QK.namePartMissing("console_part_missing", missing);
     return;
   }
 
@@ -98,4 +96,5 @@
   }, function () {
     showLogin(QK.msg("console_network_error"));
   });
+  C.loaded.push(document.currentScript);  // (this file ran to its end: console_view.js names it otherwise)
 })();

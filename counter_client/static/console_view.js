@@ -18,8 +18,10 @@
     leaving: false,    // a close or sign-out is on its way: its dialog stays until the answer (console_sign_out.js)
     openDialog: null,  // the dialog shown (console_dialogs.js)
     // each part's <script>, put in as the part's last step: console.js starts the page only if all ran
+    // (and console.js's own, as its last step)
     loaded: [],
   };
+  QK.namePageIfNotRun(C, "console_part_missing");  // (console.js, which checks the parts, did not run)
   const notice = $("notice");
   const actionButtons = C.actionButtons = Array.from(document.querySelectorAll(".actions button[data-action]"));
   const timeFormat = new Intl.DateTimeFormat("vi-VN", {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page.timezone});

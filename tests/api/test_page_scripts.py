@@ -30,7 +30,7 @@ CONSOLE_SCRIPTS = [
     "console_sign_out.js",
     "console.js",
 ]
-SCRIPT_SRC = re.compile(r'<script src="([^"]+)"')
+SCRIPT = re.compile(r'<script src="([^"]+)"([^>]*)>')  # its address, and what else its tag says
 HEADER = re.compile(r"\A/\*.*?\*/\n", re.DOTALL)  # the comment a part opens with
 WRAPPER_START = '(function () {\n  "use strict";\n'
 WRAPPER_END = "})();"
@@ -46,12 +46,17 @@ WRAPPER_END = "})();"
 def test_the_page_loads_each_of_its_parts_in_order_from_this_server(http, path, parts, before):
     page = http.get(path)
     assert page.status_code == 200, page.text
-    sources = SCRIPT_SRC.findall(page.text)
+    tags = SCRIPT.findall(page.text)
+    sources = [src for src, _ in tags]
     assert all(src.startswith("/") and not src.startswith("//") for src in sources), sources
     names = [urlsplit(src).path.rsplit("/", 1)[-1] for src in sources]  # (a part named twice: seen twice)
     named = dict(zip(names, sources))
     prefix = parts[-1].removesuffix(".js")
     assert [name for name in names if name.startswith(prefix)] == parts
+    # each part is one the page checks ran (a part without data-part would be missed, and the page would
+    # start with buttons that half work); the page's own file is the one named if it never ran itself
+    marks = {name: rest.strip() for name, (_, rest) in zip(names, tags)}
+    assert [marks[name] for name in parts] == ["data-part"] * (len(parts) - 1) + ["data-page"], marks
     order = [names.index(name) for name in [*before, parts[0]]]
     assert order == sorted(order), names
     for name in parts:

@@ -1,20 +1,34 @@
 """A page whose script is in parts (docs/architecture.md, "A page") opened in a real Chromium with one
-part answered otherwise (404, or a script that fails as it runs): tests/pages/test_admin_parts_missing.py
-and test_console_parts_missing.py."""
+part (or the page's own file) answered otherwise (404, or a script that fails as it runs):
+tests/pages/test_admin_parts_missing.py and test_console_parts_missing.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 NOT_FOUND = {"status": 404, "body": "not found"}
+BROKEN = "broken half-way"
 
 
-def open_with_part(tab, url: str, part: str, answer: dict) -> list[str]:
+def thrown_before(marker: str) -> Callable:
+    """An answer for ``open_with_part``: the file as the server serves it, failing half-way: it throws
+    just before ``marker`` (a line of it), after what it did up to there (e.g. listeners attached)."""
+
+    def answer(route) -> None:
+        served = route.fetch()
+        code = served.text()
+        assert code.count(marker) == 1, marker
+        route.fulfill(response=served, body=code.replace(marker, f'throw new Error("{BROKEN}");\n' + marker))
+
+    return answer
+
+
+def open_with_part(tab, url: str, part: str, answer: dict | Callable) -> list[str]:
     """Open ``url`` with the request for ``part`` (a glob) answered by ``answer`` (route.fulfill's
-    arguments); the addresses the page asks for, filled in as it asks."""
+    arguments, or ``thrown_before``'s); the addresses the page asks for, filled in as it asks."""
     asked: list[str] = []
     tab.on("request", lambda request: asked.append(request.url))
-    tab.route(part, lambda route: route.fulfill(**answer))
+    tab.route(part, answer if callable(answer) else lambda route: route.fulfill(**answer))
     tab.goto(url)
     return asked
 

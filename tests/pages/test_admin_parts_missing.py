@@ -1,7 +1,7 @@
-"""/admin in a real Chromium when one of its script's parts does not arrive (here the server answers
-404 for it): the page names the file in Vietnamese and English in its error box, and starts nothing:
-no login, no tabs, no request to the API, rather than tabs that open blank later (docs/architecture.md,
-"A page")."""
+"""/admin in a real Chromium when one of its script's parts, or admin.js (the page's own file, after
+them), does not arrive (here the server answers 404 for it): the page names the file in Vietnamese and
+English in its error box, and starts nothing: no login, no tabs, no request to the API, rather than
+tabs that open blank later, or a blank page (docs/architecture.md, "A page")."""
 
 from __future__ import annotations
 
@@ -18,18 +18,19 @@ def _without(tab, server, part: str) -> list[str]:
 def _says_which_part_and_starts_nothing(tab, part: str, asked: list[str]) -> None:
     box = tab.locator("#load-error")
     expect(box).to_be_visible()
+    asked_the_server_nothing(tab, asked)
+    # (what the box says once the page has loaded: the file named first is not named over)
     expect(box.locator(".vi")).to_contain_text(f"/static/{part}")
     expect(box.locator(".vi")).to_contain_text("Trang quản trị")
     expect(box.locator(".en")).to_contain_text(f"/static/{part}")
     expect(box.locator(".en")).to_contain_text("admin page")
-    asked_the_server_nothing(tab, asked)
     expect(tab.locator("#tabs")).to_be_hidden()
     expect(tab.locator("#login")).to_be_hidden()
     expect(tab.locator("#who")).to_be_hidden()
     assert tab.locator("body").get_attribute("data-ready") is None
 
 
-@pytest.mark.parametrize("part", ["admin_controls.js", "admin_webhooks.js"])
+@pytest.mark.parametrize("part", ["admin_controls.js", "admin_webhooks.js", "admin.js"])
 def test_a_part_that_does_not_load_is_named_and_the_page_does_not_start(page, server, shot, part):
     asked = _without(page, server, part)
     _says_which_part_and_starts_nothing(page, part, asked)

@@ -1,18 +1,26 @@
-"""/counter in a real Chromium when one of its script's parts does not arrive (here the server answers
-404 for it) or fails as it runs: the page names the file in Vietnamese and English in its error box,
-and starts nothing: no login form, no console, no request to the API or Socket.IO, rather than
-buttons that half work (docs/architecture.md, "A page"; docs/counter.md)."""
+"""/counter in a real Chromium when one of its script's parts, or console.js (the page's own file, after
+them), does not arrive (here the server answers 404 for it) or fails as it runs: the page names the
+file in Vietnamese and English in its error box, and starts nothing: no login form, no console, no
+request to the API or Socket.IO, rather than buttons that half work, or a blank page
+(docs/architecture.md, "A page"; docs/counter.md)."""
 
 from __future__ import annotations
 
 import pytest
-from parts_missing_helpers import NOT_FOUND, asked_the_server_nothing, in_own_context, open_with_part
+from parts_missing_helpers import (
+    BROKEN,
+    NOT_FOUND,
+    asked_the_server_nothing,
+    in_own_context,
+    open_with_part,
+    thrown_before,
+)
 from playwright.sync_api import expect
 
 ASSETS = "/counter/assets/"
 
 
-def _open(tab, server, part: str, answer: dict) -> list[str]:
+def _open(tab, server, part: str, answer) -> list[str]:
     """Open /counter with ``part`` answered by ``answer``; the addresses the page asked for."""
     return open_with_part(tab, server.url + "/counter", f"**{ASSETS}{part}", answer)
 
@@ -21,12 +29,13 @@ def _says_which_part_and_starts_nothing(tab, part: str, asked: list[str]) -> str
     """The error box names ``part`` in both languages and nothing started; the box's English."""
     box = tab.locator("#load-error")
     expect(box).to_be_visible()
+    asked_the_server_nothing(tab, asked)
+    tab.wait_for_timeout(300)  # (a login or a console would be drawn by now)
+    # (what the box says once the page has loaded: the file named first is not named over)
     expect(box.locator(".vi")).to_contain_text(ASSETS + part)
     expect(box.locator(".vi")).to_contain_text("Bàn gọi số")
     expect(box.locator(".en")).to_contain_text(ASSETS + part)
     expect(box.locator(".en")).to_contain_text("clerk console")
-    asked_the_server_nothing(tab, asked)
-    tab.wait_for_timeout(300)  # (a login or a console would be drawn by now)
     for hidden in ("#login", "#work", "#who", "#offline"):
         expect(tab.locator(hidden)).to_be_hidden()
     return box.locator(".en").text_content()
@@ -72,3 +81,15 @@ def test_a_part_that_fails_as_it_runs_is_named(browser, server):
     shown, errors = in_own_context(browser, use)
     assert "console_live.js" in shown
     assert [error for error in errors if "broken on its way" in error], errors
+
+
+@pytest.mark.parametrize("answer", [NOT_FOUND, thrown_before("  setInterval(C.tick")], ids=["404", "half-way"])
+def test_console_js_itself_not_arriving_or_failing_is_named(browser, server, answer):
+    """console.js, the page's own file, checks the parts; when it is the one missing (or it throws
+    before its end), console_view.js names it once the window has loaded, rather than a blank page."""
+
+    def use(tab):
+        _says_which_part_and_starts_nothing(tab, "console.js", _open(tab, server, "console.js", answer))
+
+    _, errors = in_own_context(browser, use)
+    assert len(errors) == (answer is not NOT_FOUND) and all(BROKEN in error for error in errors), errors

@@ -23,10 +23,7 @@
   // the page names it and starts nothing
   const missing = QK.firstPartNotLoaded(QK.admin && QK.admin.loaded);  // (admin_fields.js makes QK.admin)
   if (missing) {
-    $("work").hidden = false;
-    $("tabs").hidden = true;
-    QK.setBi($("load-error"), "admin_part_missing", {file: missing.getAttribute("src")});
-    $("load-error").hidden = false;
+    QK.namePartMissing("admin_part_missing", missing);
     return;
   }
 
@@ -164,4 +161,5 @@
   });
 
   QK.supervisor(start);
+  A.loaded.push(document.currentScript);  // (this file ran to its end: admin_fields.js names it otherwise)
 })();
