@@ -70,17 +70,21 @@ def test_without_its_first_part_the_console_names_that_one(browser, server):
     assert errors and not [error for error in errors if ASSETS + "console.js" in error], errors
 
 
-def test_a_part_that_fails_as_it_runs_is_named(browser, server):
-    broken = {"status": 200, "content_type": "text/javascript", "body": 'throw new Error("broken on its way");'}
+def test_a_part_that_fails_half_way_is_named_and_what_it_attached_does_nothing(browser, server):
+    """console_actions.js throws after its buttons have their listeners, before the keyboard's: the
+    page names it, and neither those buttons nor the keys (call, Esc, a number) do anything."""
 
     def use(tab):
-        return _says_which_part_and_starts_nothing(
-            tab, "console_live.js", _open(tab, server, "console_live.js", broken)
-        )
+        asked = _open(tab, server, "console_actions.js", thrown_before("  // --- keyboard shortcuts"))
+        _says_which_part_and_starts_nothing(tab, "console_actions.js", asked)
+        tab.locator('button[data-action="next"]').dispatch_event("click")
+        for key in ("g", "Escape", "5"):
+            tab.keyboard.press(key)
+        asked_the_server_nothing(tab, asked)
+        expect(tab.locator(".dialog-backdrop:visible")).to_have_count(0)
 
-    shown, errors = in_own_context(browser, use)
-    assert "console_live.js" in shown
-    assert [error for error in errors if "broken on its way" in error], errors
+    _, errors = in_own_context(browser, use)
+    assert [error for error in errors if BROKEN in error], errors
 
 
 @pytest.mark.parametrize("answer", [NOT_FOUND, thrown_before("  setInterval(C.tick")], ids=["404", "half-way"])
