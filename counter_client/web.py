@@ -3,8 +3,9 @@
 GET /counter (``?counter=N`` fills in the counter number). The page logs in through
 POST /api/v1/auth/login; the session cookie then authorises the API calls (each with the
 session's CSRF token in ``X-CSRFToken``) and the Socket.IO connection (made after login, so
-the server knows the clerk at connect). Its script and style are counter_client/static/console.js
-and console.css, served under /counter/assets/. docs/counter.md describes the page.
+the server knows the clerk at connect). Its script (console.js and the parts the template loads
+before it, console_*.js) and style (console.css) are in counter_client/static/, served under
+/counter/assets/. docs/counter.md describes the page.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server
     checked_in = http.post("/api/v1/check-in", json={"code": came["code"], "kiosk": "kiosk-1"})
     assert checked_in.status_code == 201, checked_in.text
     clock.set(clock.start + dt.timedelta(minutes=45))
-    # the clerk's list and "Đã chờ" (console.js) count from the check-in (queued_at), as the reports do;
+    # the clerk's list and "Đã chờ" (console_view.js) count from the check-in (queued_at), as the reports do;
     # issued_at stays the phone request's
     (listed,) = http.get("/api/v1/counters/1", headers=admin).json()["queue"]
     assert at(listed["queued_at"]) >= clock.start + dt.timedelta(minutes=40) > at(listed["issued_at"]), listed

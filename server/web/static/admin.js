@@ -21,21 +21,10 @@
 
   // a part that did not arrive, or failed as it ran, would leave a login that leads to blank tabs:
   // the page names it and starts nothing
-  const missing = firstPartNotLoaded();
+  const missing = QK.firstPartNotLoaded(QK.admin && QK.admin.loaded);  // (admin_fields.js makes QK.admin)
   if (missing) {
-    $("work").hidden = false;
-    $("tabs").hidden = true;
-    QK.setBi($("load-error"), "admin_part_missing", {file: missing.getAttribute("src")});
-    $("load-error").hidden = false;
+    QK.namePartMissing("admin_part_missing", missing);
     return;
-  }
-
-  /** The first of the page's parts (its <script data-part>) that did not run to its end, or null:
-   *  the parts after it build on it, so it is the one to name. */
-  function firstPartNotLoaded() {
-    const loaded = QK.admin ? QK.admin.loaded : [];  // (admin_fields.js makes QK.admin)
-    const parts = Array.from(document.querySelectorAll("script[data-part]"));
-    return parts.find(function (script) { return loaded.indexOf(script) < 0; }) || null;
   }
 
   const A = QK.admin;
@@ -172,4 +161,5 @@
   });
 
   QK.supervisor(start);
+  A.loaded.push(document.currentScript);  // (this file ran to its end: admin_fields.js names it otherwise)
 })();

@@ -13,8 +13,10 @@
     // the setup as the admin API gave it, read again after every saved change (admin.js loadAll)
     data: {setup: null, site: null, users: [], tokens: [], webhooks: [], webhookEvents: [], sites: null},
     // each part's <script>, put in as the part's last step: admin.js starts the page only if all ran
+    // (and admin.js's own, as its last step)
     loaded: [],
   };
+  QK.namePageIfNotRun(A, "admin_part_missing");  // (admin.js, which checks the parts, did not run)
   const data = A.data;
 
   A.isAdmin = function () { return A.me && A.me.role === "admin"; };

@@ -437,5 +437,41 @@
    *  (for tests and for anyone looking at the page with developer tools). */
   QK.setLive = function (value) { document.body.dataset.live = value; };
 
+  /** A page's script in parts (docs/architecture.md, "A page"): the first of its parts (its <script
+   *  data-part>) not in ``loaded``, where each part puts its <script> as its last step, or null. One not
+   *  there did not arrive or failed as it ran; the parts after it build on it, so it is the one to name. */
+  QK.firstPartNotLoaded = function (loaded) {
+    return Array.from(document.querySelectorAll("script[data-part]")).find(function (script) {
+      return (loaded || []).indexOf(script) < 0;
+    }) || null;
+  };
+
+  /** ``script`` (a part QK.firstPartNotLoaded found, or the page's own file) named in the page's error
+   *  box, #load-error, through the catalog ``key`` ({file}). A box inside what the page shows only once
+   *  started (admin's #work) is shown there, alone. */
+  QK.namePartMissing = function (key, script) {
+    const box = document.getElementById("load-error");
+    const holder = box.parentElement;
+    if (holder.hidden) {
+      holder.hidden = false;
+      Array.from(holder.children).forEach(function (child) { child.hidden = child !== box; });
+    }
+    QK.setBi(box, key, {file: script.getAttribute("src")});
+    box.hidden = false;
+  };
+
+  /** For a page's first part, which makes ``parts`` (its ``loaded``): the page's own file (its <script
+   *  data-page>, after the parts, which puts itself into ``loaded`` as its last step) that never got
+   *  there, because it did not arrive or failed as it ran, is named as a part would be once the window
+   *  has loaded, unless the box names a part already; rather than a page with nothing on it. */
+  QK.namePageIfNotRun = function (parts, key) {
+    window.addEventListener("load", function () {
+      const script = document.querySelector("script[data-page]");
+      if (parts.loaded.indexOf(script) < 0 && document.getElementById("load-error").hidden) {
+        QK.namePartMissing(key, script);
+      }
+    });
+  };
+
   window.QK = QK;
 })();
