@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 # (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
-DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
+from .pg_said import DEPENDENTS, shown
 
 # the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
 # DETAIL names them
@@ -116,9 +116,6 @@ _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|V
 # the view's statement in pg_restore's SQL of those lines alone, after its "-- Name: …" comment: the name
 # quoted, so a name with a space is read whole
 _CREATED = re.compile(rf"^-- Name: .*?^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE | re.DOTALL)
-# psql's lines that quote a citizen's data, never shown: the row of a COPY it stopped in, a key's values
-# (of a foreign key or unique index the backup's rows break)
-_QUOTING = re.compile(r"^(?:CONTEXT:\s+COPY |DETAIL:\s+Key \().*$\n?", re.MULTILINE)
 
 
 class Failed(Exception):
@@ -184,7 +181,7 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
             raise interrupted
         if dump.returncode != 0 and not killed:
             raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
-        said = _QUOTING.sub("", _words(psql_said)).strip()
+        said = shown(_words(psql_said))  # (no value of a row: the lines known to quote none)
         dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
         raise Failed("psql", said, dependents)
 

@@ -544,3 +544,62 @@ def until_refreshing(engine, seconds: float = 30) -> bool:
 
 
 REFRESHING = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'REFRESH MATERIALIZED VIEW%slowly%'"
+
+
+# citizens' cards: a CCCD, a phone, a note holding both on two lines; visits kept by phone, one partition
+CITIZEN_CARDS = (
+    "CREATE TABLE citizen_cards (id int PRIMARY KEY, cccd text NOT NULL CHECK (cccd ~ '^[0-9]{12}$'),"
+    " phone bigint, note text)",
+    "CREATE UNIQUE INDEX citizen_cards_note ON citizen_cards (note)",
+    "INSERT INTO citizen_cards VALUES (1, '001099012345', 912345678, E'CCCD 001099012345\\nphone 0912345678'),"
+    " (2, '001099012346', 912345679, E'CCCD 001099012346\\nphone 0912345679')",
+    "CREATE TABLE citizen_visits (phone text) PARTITION BY LIST (phone)",
+    "CREATE TABLE citizen_visits_known PARTITION OF citizen_visits FOR VALUES IN ('0987654321')",
+    "INSERT INTO citizen_visits VALUES ('0987654321')",
+)
+# a row of the backup changed (same length: the archive stays readable), and what PostgreSQL then says
+BROKEN_ROWS = {
+    "bad input": (b"\t912345678\t", b"\t91234567x\t", "ERROR:  invalid input syntax for type bigint: "),
+    "check": (b"\t001099012345\t", b"\t00109901234x\t", 'violates check constraint "citizen_cards_cccd_check"'),
+    "not null": (
+        b"001099012345\t912345678\t",
+        b"\\N\t0000000000912345678\t",
+        'null value in column "cccd" of relation "citizen_cards" violates not-null constraint',
+    ),
+    "a key on two lines": (
+        b"CCCD 001099012346\\nphone 0912345679",
+        b"CCCD 001099012345\\nphone 0912345678",
+        'could not create unique index "citizen_cards_note"',
+    ),
+    "no partition": (b"0987654321\n", b"0987654320\n", 'no partition of relation "citizen_visits" found for row'),
+}
+
+
+def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_url, tmp_path):
+    """A backup whose citizen's row breaks a check, a NOT NULL, a column's type, a unique key (a value on
+    two lines) or every partition: psql's words name what failed (the constraint, column, index, relation),
+    and no CCCD or phone number of the row is shown in any line; nothing changed."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *CITIZEN_CARDS)
+    dump = tmp_path / "centre.backup"
+    # (uncompressed, the partitions' rows as the partitioned table's: a row can be changed in the file)
+    made = subprocess.run(
+        ["pg_dump", "-Fc", "-Z0", "--load-via-partition-root", "-f", str(dump), migrated_pg_url], capture_output=True
+    )
+    assert made.returncode == 0, made
+    srv.stop()
+    whole = dump.read_bytes()
+    for number, (case, (row, broken, failed)) in enumerate(BROKEN_ROWS.items()):
+        assert whole.count(row) == 1, case
+        crafted = tmp_path / f"broken{number}.backup"
+        crafted.write_bytes(whole.replace(row, broken))
+        said, words = refused_and_unchanged(srv, migrated_pg_url, crafted)
+        assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+        assert failed in words, (case, words)
+        shown = said + "\n" + words
+        assert not [value for value in CITIZENS_VALUES if value in shown], (case, shown)
+    goes_on_after(srv, kept)
+
+
+CITIZENS_VALUES = ("1099012", "1234567", "98765432")  # (any part of a CCCD or phone of the rows, changed or not)

@@ -1,0 +1,69 @@
+"""What a failed restore shows of psql's words: only lines known to carry no value of a row (an allow-list),
+so that no citizen's CCCD, phone or name from the backup is ever printed.
+
+psql's words on a failed restore are PostgreSQL's message of the statement it stopped at, and that message's
+DETAIL, CONTEXT and LINE lines, which quote the row (``Failing row contains (…)``, ``Key (…)=(…)``, the COPY
+line, the statement's text), in lines of their own when a value holds a newline. Kept: the primary line of an
+error or warning (``ERROR:  …``), its quoted parts left only where they name an object (``column "phone"``,
+``constraint "…"``), any other quoted part and whatever follows it up to the last quote replaced by ``"…"``
+(``invalid input syntax for type bigint: "…"``); the DETAIL of the restore's own refusal (the objects that
+depend on the tables: names of objects, no row); psql's own lines (a connection refused or lost). Every other
+line is left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+# the restore's own refusal (pg_replace's DROP): its DETAIL names objects, one a line
+DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
+
+# a message's primary line, as psql prints it (English: the server's lc_messages as installed)
+_PRIMARY = re.compile(r"^(ERROR|FATAL|PANIC|WARNING):  (.*)$")
+# a quoted part of a message that names an object: the word before it says what it is
+_NAMED = re.compile(
+    r"\b(?:column|relation|table|constraint|index|type|schema|view|sequence|function|trigger|encoding"
+    r"|database|extension|role|domain|collation|operator|policy|rule) $"
+)
+# bytes a message shows of a value (an invalid UTF-8 sequence: part of a name)
+_BYTES = re.compile(r"0x[0-9a-fA-F]{2}(?: 0x[0-9a-fA-F]{2})*")
+# a line of PostgreSQL's DETAIL of the restore's refusal: "view tickets_per_day depends on table tickets",
+# and the count of the rest when there are many
+_DEPENDENCY = re.compile(r"^(?:DETAIL:  )?(?:\w+ )+\S.* depends on (?:\w+ )+\S.*$|^and \d+ other objects \(.*\)$")
+# psql's own lines: a connection refused (psql: error: …, libpq's hints after it, indented) or lost
+_PSQL_OWN = re.compile(
+    r"^(?:psql: .*|server closed the connection unexpectedly|connection to server was lost"
+    r"|\tThis probably means the server terminated abnormally|\tbefore or while processing the request\.)$"
+)
+
+
+def shown(words: str) -> str:
+    """psql's ``words`` as a failed restore shows them: only the lines known to quote no row."""
+    kept, after = [], None  # after: what the line before was (a line after a kept one may belong to it)
+    for line in words.splitlines():
+        if primary := _PRIMARY.match(line):
+            kept.append(f"{primary[1]}:  {_message(primary[2])}")
+            after = "dependents" if primary[2] == DEPENDENTS else "message"
+        elif after == "dependents" and _DEPENDENCY.match(line):
+            kept.append(line)
+        elif _PSQL_OWN.match(line) or (after == "psql" and line.startswith("\t")):
+            kept.append(line)
+            after = "psql"
+        else:
+            after = None
+    return "\n".join(kept)
+
+
+def _message(message: str) -> str:
+    """A message with every quoted part that does not name an object, up to the message's last quote,
+    replaced by "…" (a value may hold a quote of its own), and the bytes of a value by 0x…."""
+    shown, rest = "", message
+    while (start := rest.find('"')) >= 0:
+        end = rest.find('"', start + 1)
+        if end < 0 or not _NAMED.search(rest[:start]):
+            last = rest.rfind('"')
+            shown += rest[:start] + '"…"'
+            rest = rest[last + 1 :] if last > start else ""
+            break
+        shown, rest = shown + rest[: end + 1], rest[end + 1 :]
+    return _BYTES.sub("0x…", shown + rest)
