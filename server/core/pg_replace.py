@@ -102,9 +102,13 @@ INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
 
 def ending(key: str) -> bytes:
     """The restore's own COMMIT, the one the guard lets through. It reads the guard's table (ON COMMIT DROP):
-    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored."""
+    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored. Error
+    stopping on again and the output back first: a psql older than 15.14 lets the backup's SQL run psql's own
+    commands (later ones refuse them until pg_restore's \\unrestrict), and with stopping turned off an aborted
+    transaction's COMMIT rolls back without an error, and psql would go on to say restored."""
     setting = f"set_config('queuekiosk.restore_complete', {_literal(key)}, true)"
-    return f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n".encode()
+    check = f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n"
+    return ("\\o\n\\set ON_ERROR_STOP 1\n" + check).encode()
 
 
 # a name as PostgreSQL writes it in SQL and in its messages: quoted ("Báo cáo", a "" for a ") when it must be

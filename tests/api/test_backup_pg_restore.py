@@ -373,6 +373,33 @@ def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a
     assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
 
 
+def test_the_backup_s_psql_settings_do_not_reach_the_ending(pg_url, tmp_path):
+    """A hand-made archive's SQL, read by a psql older than 15.14 (which lets a backup run psql's own
+    commands), that turns error stopping off and sends the output elsewhere: a statement of it then fails
+    and the transaction is aborted, and the restore's ending, which turns error stopping on again and takes
+    the output back, stops there: never a COMMIT that rolls back while psql says the restore was done."""
+
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    elsewhere = tmp_path / "elsewhere.txt"
+    settings = f"\\set ON_ERROR_STOP 0\n\\o {elsewhere}\n".encode()
+    failed = psql(
+        pg_replace.preamble([], KEY)
+        + settings
+        + b"CREATE TABLE made_then (x int);\nSELECT 1 / 0;\n"
+        + pg_replace.ending(KEY)
+        + b"\\echo restored\n"
+    )
+    assert failed.returncode == 3 and b"restored" not in failed.stdout, failed
+    whole = psql(
+        pg_replace.preamble([], KEY) + settings + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ending(KEY)
+    )
+    assert whole.returncode == 0 and whole.stdout.split()[:3] == [b"count", b"-------", b"1"], whole  # (its own output)
+    made = psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made_%';")
+    assert b"made_whole" in made.stdout and b"made_then" not in made.stdout, made
+
+
 # a schema of reports, names with spaces and quotes
 REPORTS_SCHEMA = (
     'CREATE SCHEMA "Báo cáo"',
