@@ -117,9 +117,9 @@ _NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
 _DEPENDENT = re.compile(rf"^(?:DETAIL:\s+)?\w+(?: \w+)*? ({_NAME}(?:\.{_NAME})?) depends on ", re.MULTILINE)
 # a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner" (names unquoted)
 _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
-# the view's statement in pg_restore's SQL of those lines alone, after its "-- Name: …" comment: the name
-# quoted, so a name with a space is read whole
-_CREATED = re.compile(rf"^-- Name: .*?^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE | re.DOTALL)
+# the view's statement in pg_restore's SQL of its line alone: the first line so begun (before it only
+# settings and the entry's comment, a line), the name quoted, so a name with a space is read whole
+_CREATED = re.compile(rf"^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE)
 
 
 class Failed(Exception):
@@ -202,13 +202,19 @@ def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
                 raise Failed("pg_restore", line, large_objects=True)
             if entry[1] in ("VIEW", "MATERIALIZED VIEW"):
                 views.append(line)
-    if not views:
-        return []
+    # (one at a time: a view's text may hold, in a string, lines that read as another view's statement)
+    return [_view_named(line, source, env) for line in views]
+
+
+def _view_named(listed: str, source: Path, env: dict) -> tuple[str, str]:
+    """(schema, name) of the view of the line ``listed`` of the backup's table of contents."""
     with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
-        chosen.write("\n".join(views) + "\n")
+        chosen.write(listed + "\n")
         chosen.flush()
-        created = _pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env)
-    return [(_unquoted(schema), _unquoted(name)) for schema, name in _CREATED.findall(created)]
+        created = _CREATED.search(_pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env))
+    if created is None:
+        raise Failed("pg_restore", listed)
+    return _unquoted(created[1]), _unquoted(created[2])
 
 
 def _pg_restore(arguments: list[str], env: dict) -> str:

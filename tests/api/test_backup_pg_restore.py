@@ -428,6 +428,26 @@ def test_names_with_spaces_are_read_as_they_are(live_server, migrated_pg_url, tm
     goes_on_after(srv, kept)
 
 
+def test_a_view_is_the_backup_s_by_its_entry_not_by_another_view_s_text(live_server, migrated_pg_url, tmp_path):
+    """A view of the backup whose text holds, in a string on lines of their own, what pg_restore writes before
+    another view (its comment and CREATE VIEW): the view so named, one of one's own made after the backup, is
+    not taken for the backup's: the restore is refused naming it, not dropping it."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(
+        migrated_pg_url,
+        "CREATE VIEW contrived AS SELECT E'x\\n-- Name: my_report\\nCREATE VIEW public.my_report AS' AS x",
+    )
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(migrated_pg_url, "CREATE VIEW my_report AS SELECT count(*) FROM tickets")
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ": my_report depends on the centre's tables and is not in the backup: drop it" in said, said
+    assert "my_report" in tables_of(migrated_pg_url)["tables"]
+    goes_on_after(srv, kept)
+
+
 def test_a_key_s_values_in_postgresql_s_words_are_not_shown(live_server, migrated_pg_url, tmp_path):
     """A backup whose rows break a foreign key (here made without the referred table's rows): PostgreSQL's
     DETAIL quotes the key, a citizen's phone number, which is not shown; nothing changed."""
