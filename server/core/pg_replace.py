@@ -26,8 +26,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-# (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
-from .pg_said import DEPENDENTS, shown
+from .pg_said import DEPENDENTS, shown  # (the refusal's marker in psql's words, and what of them is shown)
 
 # the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
 # DETAIL names them

@@ -3,8 +3,8 @@ so that no citizen's CCCD, phone or name from the backup is ever printed.
 
 psql's words on a failed restore are PostgreSQL's message of the statement it stopped at, and that message's
 DETAIL, CONTEXT and LINE lines, which quote the row (``Failing row contains (…)``, ``Key (…)=(…)``, the COPY
-line, the statement's text), in lines of their own when a value holds a newline. Kept: the primary line of an
-error or warning (``ERROR:  …``), its quoted parts left only where they name an object (``column "phone"``,
+line, the statement's text), in lines of their own when a value holds a newline. Kept: the primary line of the
+error (``ERROR:  …``), its quoted parts left only where they name an object (``column "phone"``,
 ``constraint "…"``), any other quoted part and whatever follows it up to the last quote replaced by ``"…"``
 (``invalid input syntax for type bigint: "…"``); the DETAIL of the restore's own refusal (the objects that
 depend on the tables: names of objects, no row); psql's own lines (a connection refused or lost). Every other
@@ -18,8 +18,9 @@ import re
 # the restore's own refusal (pg_replace's DROP): its DETAIL names objects, one a line
 DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
 
-# a message's primary line, as psql prints it (English: the server's lc_messages as installed)
-_PRIMARY = re.compile(r"^(ERROR|FATAL|PANIC|WARNING):  (.*)$")
+# the primary line of the error psql stopped at (ON_ERROR_STOP: the only one), as psql prints it (English: no
+# Vietnamese translation of PostgreSQL's messages exists)
+_PRIMARY = re.compile(r"^(ERROR|FATAL|PANIC):  (.*)$")
 # a quoted part of a message that names an object: the word before it says what it is
 _NAMED = re.compile(
     r"\b(?:column|relation|table|constraint|index|type|schema|view|sequence|function|trigger|encoding"
@@ -30,27 +31,29 @@ _BYTES = re.compile(r"0x[0-9a-fA-F]{2}(?: 0x[0-9a-fA-F]{2})*")
 # a line of PostgreSQL's DETAIL of the restore's refusal: "view tickets_per_day depends on table tickets",
 # and the count of the rest when there are many
 _DEPENDENCY = re.compile(r"^(?:DETAIL:  )?(?:\w+ )+\S.* depends on (?:\w+ )+\S.*$|^and \d+ other objects \(.*\)$")
-# psql's own lines: a connection refused (psql: error: …, libpq's hints after it, indented) or lost
-_PSQL_OWN = re.compile(
-    r"^(?:psql: .*|server closed the connection unexpectedly|connection to server was lost"
+# psql's own lines of a connection lost (libpq's fixed words)
+_LOST = re.compile(
+    r"^(?:server closed the connection unexpectedly|connection to server was lost"
     r"|\tThis probably means the server terminated abnormally|\tbefore or while processing the request\.)$"
 )
 
 
 def shown(words: str) -> str:
-    """psql's ``words`` as a failed restore shows them: only the lines known to quote no row."""
-    kept, after = [], None  # after: what the line before was (a line after a kept one may belong to it)
+    """psql's ``words`` as a failed restore shows them: only the lines known to quote no row. Taken only
+    before the error's line (a line after it that looks like one may be a value's second line): psql's own
+    (``psql: error: …`` of a connection refused, libpq's indented hints after it); then that line, and after
+    it the DETAIL of the restore's own refusal."""
+    kept, state = [], "before"  # before the error; after it ("error"); in the DETAIL of the refusal ("ours")
     for line in words.splitlines():
-        if primary := _PRIMARY.match(line):
+        if state == "before" and (primary := _PRIMARY.match(line)):
             kept.append(f"{primary[1]}:  {_message(primary[2])}")
-            after = "dependents" if primary[2] == DEPENDENTS else "message"
-        elif after == "dependents" and _DEPENDENCY.match(line):
+            state = "ours" if primary[2] == DEPENDENTS else "error"
+        elif (state == "ours" and _DEPENDENCY.match(line)) or _LOST.match(line):
             kept.append(line)
-        elif _PSQL_OWN.match(line) or (after == "psql" and line.startswith("\t")):
+        elif state == "before" and (line.startswith("psql: ") or (line.startswith("\t") and kept)):
             kept.append(line)
-            after = "psql"
-        else:
-            after = None
+        elif state == "ours":
+            state = "error"
     return "\n".join(kept)
 
 
