@@ -202,18 +202,17 @@ def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
             if entry[1] in ("VIEW", "MATERIALIZED VIEW"):
                 views.append(line)
     # (one at a time: a view's text may hold, in a string, lines that read as another view's statement)
-    return [_view_named(line, source, env) for line in views]
+    return [named for line in views if (named := _view_named(line, source, env))]
 
 
-def _view_named(listed: str, source: Path, env: dict) -> tuple[str, str]:
-    """(schema, name) of the view of the line ``listed`` of the backup's table of contents."""
+def _view_named(listed: str, source: Path, env: dict) -> tuple[str, str] | None:
+    """(schema, name) of the view of the line ``listed`` of the backup's table of contents (None: its SQL
+    is not pg_dump's CREATE VIEW, and a view so named that the database holds refuses the drop, named)."""
     with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
         chosen.write(listed + "\n")
         chosen.flush()
         created = _CREATED.search(_pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env))
-    if created is None:
-        raise Failed("pg_restore", listed)
-    return _unquoted(created[1]), _unquoted(created[2])
+    return (_unquoted(created[1]), _unquoted(created[2])) if created else None
 
 
 def _pg_restore(arguments: list[str], env: dict) -> str:
