@@ -651,3 +651,41 @@ def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_
 
 
 CITIZENS_VALUES = ("1099012", "1234567", "98765432")  # (any part of a CCCD or phone of the rows, changed or not)
+
+
+# what an archive's last statement, edited by hand, leaves unfinished: psql would take the restore's own check
+# and COMMIT into it (a ";" inside parentheses or BEGIN ATOMIC ends nothing)
+UNFINISHED = (b"SELECT (", b"CREATE FUNCTION unfinished() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;")
+PAYLOAD = b"'" + b"P" * 100 + b"'"  # (a comment's text, to be changed in the archive, same length)
+
+
+def test_a_backup_ending_in_an_unfinished_statement_is_not_said_restored_in_vain(
+    live_server, migrated_pg_url, tmp_path
+):
+    """An archive whose last entry (a policy's comment, after every table's rows and index) was edited in
+    place to end in a statement left unfinished: psql took the restore's check and COMMIT into it, still
+    printed what says restored, and the connection's end then undid it all. The unfinished statement is
+    dropped before the ending: what the command says is what the database holds, the backup's."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(
+        migrated_pg_url,
+        "CREATE POLICY last_of_all ON services USING (true)",
+        f"COMMENT ON POLICY last_of_all ON services IS {PAYLOAD.decode()}",
+    )
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
+    whole = dump.read_bytes()
+    assert whole.count(PAYLOAD) == 1
+    for number, unfinished in enumerate(UNFINISHED):
+        crafted = tmp_path / f"unfinished{number}.backup"
+        crafted.write_bytes(whole.replace(PAYLOAD, (b"NULL;\n" + unfinished).ljust(len(PAYLOAD))))
+        written = subprocess.run(["pg_restore", "-f", "-", str(crafted)], capture_output=True, check=True).stdout
+        after = written.rpartition(unfinished)[2].splitlines()  # (the last statement: comments after it)
+        assert not [line for line in after if line.strip(b" ;") and not line.startswith((b"--", b"\\unres"))], after
+        made_in(migrated_pg_url, *NEWER_TABLE)
+        srv.cli("restore", "--yes", str(crafted))
+        assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before, unfinished
+    goes_on_after(srv, kept)
