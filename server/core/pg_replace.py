@@ -26,7 +26,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .pg_said import DEPENDENTS, shown  # (the refusal's marker in psql's words, and what of them is shown)
+# (the restore's own errors in psql's words, what of them is shown, and whether a function of the database said it)
+from .pg_said import DEPENDENTS, EARLY_COMMIT, by_function, shown
 
 # the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
 # DETAIL names them
@@ -87,7 +88,7 @@ CREATE FUNCTION pg_temp.queuekiosk_commit_guard() RETURNS trigger LANGUAGE plpgs
 BEGIN
   IF encode(sha256(convert_to(current_setting('queuekiosk.restore_complete', true), 'UTF8')), 'hex')
      IS DISTINCT FROM '{key_hash}' THEN
-    RAISE EXCEPTION 'queuekiosk: the backup''s SQL tried to commit before its end';
+    RAISE EXCEPTION {early_commit};
   END IF;
   RETURN NULL;
 END
@@ -129,11 +130,13 @@ _CREATED = re.compile(rf"^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", 
 class Failed(Exception):
     """The database is as it was. ``tool``: the program that stopped (psql or pg_restore); ``said``: its words;
     ``dependents``: what refused the drop of the tables (their names), if that was the cause;
-    ``large_objects``: the backup holds large objects (refused before anything started)."""
+    ``large_objects``: the backup holds large objects (refused before anything started); ``in_function``:
+    psql stopped at an error a function of the database raised (its message not in ``said``)."""
 
-    def __init__(self, tool: str, said: str, dependents: list[str] | None = None, large_objects: bool = False):
+    def __init__(self, tool: str, said: str, dependents: list[str] | None = None, **what: bool):
         super().__init__(f"{tool}: {said}")
-        self.tool, self.said, self.dependents, self.large_objects = tool, said, dependents, large_objects
+        self.tool, self.said, self.dependents = tool, said, dependents
+        self.large_objects, self.in_function = what.get("large_objects", False), what.get("in_function", False)
 
 
 def replace_database(connection: list[str], source: Path, env: dict) -> None:
@@ -189,9 +192,10 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
             raise interrupted
         if dump.returncode != 0 and not killed:
             raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
-        said = shown(_words(psql_said))  # (no value of a row: the lines known to quote none)
+        words = _words(psql_said)
+        said = shown(words)  # (no value of a row: the lines known to quote none)
         dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
-        raise Failed("psql", said, dependents)
+        raise Failed("psql", said, dependents, in_function=by_function(words))
 
 
 def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
@@ -242,7 +246,9 @@ def preamble(views: list[tuple[str, str]], key: str) -> bytes:
         + fill
         + HELD
         + DROP
-        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest())
+        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest()).replace(
+            "{early_commit}", _literal(EARLY_COMMIT)
+        )
     ).encode()
 
 

@@ -604,6 +604,12 @@ CITIZEN_CARDS = (
     "CREATE TABLE citizen_visits (phone text) PARTITION BY LIST (phone)",
     "CREATE TABLE citizen_visits_known PARTITION OF citizen_visits FOR VALUES IN ('0987654321')",
     "INSERT INTO citizen_visits VALUES ('0987654321')",
+    # (a check of one's own in a function, whose message holds the value unquoted)
+    "CREATE FUNCTION citizen_cccd_ok(cccd text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN"
+    " IF cccd !~ '^[0-9]{12}$' THEN RAISE EXCEPTION USING MESSAGE = 'CCCD ' || cccd || ' is not 12 digits';"
+    " END IF; RETURN true; END $$",
+    "CREATE TABLE citizen_ids (id int PRIMARY KEY, cccd text CHECK (citizen_cccd_ok(cccd)))",
+    "INSERT INTO citizen_ids VALUES (1, '001099012347')",
 )
 # a row of the backup changed (same length: the archive stays readable), and what PostgreSQL then says
 BROKEN_ROWS = {
@@ -620,13 +626,21 @@ BROKEN_ROWS = {
         'could not create unique index "citizen_cards_note"',
     ),
     "no partition": (b"0987654321\n", b"0987654320\n", 'no partition of relation "citizen_visits" found for row'),
+    "a function's own message": (b"\t001099012347\n", b"\t00109901234y\n", "ERROR:  …"),
+}
+# what the sentence says of psql's words: its own (below), or a function's, not shown
+SAID_OF_WORDS = {
+    "a function's own message": ": psql stopped at an error raised by a function in the database; its message is not"
+    " shown, as it may hold a citizen's data (PostgreSQL's own log has it): check the functions the backup's"
+    " constraints, indexes or views call; nothing was changed"
 }
 
 
 def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_url, tmp_path):
     """A backup whose citizen's row breaks a check, a NOT NULL, a column's type, a unique key (a value on
-    two lines) or every partition: psql's words name what failed (the constraint, column, index, relation),
-    and no CCCD or phone number of the row is shown in any line; nothing changed."""
+    two lines), every partition or a check of one's own in a function: psql's words name what failed (the
+    constraint, column, index, relation; a function's own message not shown, the sentence says so), and no
+    CCCD or phone number of the row is shown in any line; nothing changed."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
     made_in(migrated_pg_url, *CITIZEN_CARDS)
@@ -643,7 +657,8 @@ def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_
         crafted = tmp_path / f"broken{number}.backup"
         crafted.write_bytes(whole.replace(row, broken))
         said, words = refused_and_unchanged(srv, migrated_pg_url, crafted)
-        assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+        own_words = ": psql stopped with an error (its own words below); nothing was changed"
+        assert said.endswith(SAID_OF_WORDS.get(case, own_words)), (case, said)
         assert failed in words, (case, words)
         shown = said + "\n" + words
         assert not [value for value in CITIZENS_VALUES if value in shown], (case, shown)
@@ -659,33 +674,70 @@ UNFINISHED = (b"SELECT (", b"CREATE FUNCTION unfinished() RETURNS int LANGUAGE s
 PAYLOAD = b"'" + b"P" * 100 + b"'"  # (a comment's text, to be changed in the archive, same length)
 
 
-def test_a_backup_ending_in_an_unfinished_statement_is_not_said_restored_in_vain(
-    live_server, migrated_pg_url, tmp_path
-):
-    """An archive whose last entry (a policy's comment, after every table's rows and index) was edited in
-    place to end in a statement left unfinished: psql took the restore's check and COMMIT into it, still
-    printed what says restored, and the connection's end then undid it all. The unfinished statement is
-    dropped before the ending: what the command says is what the database holds, the backup's."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
-    kept = a_day_of_tickets(srv)
+def backed_up_with_a_last_entry(srv, url: str, dump: Path) -> bytes:
+    """A backup whose last entry (after every table's rows and index) is a policy's comment, PAYLOAD: the
+    archive's bytes."""
     made_in(
-        migrated_pg_url,
+        url,
         "CREATE POLICY last_of_all ON services USING (true)",
         f"COMMENT ON POLICY last_of_all ON services IS {PAYLOAD.decode()}",
     )
-    dump = tmp_path / "centre.backup"
     srv.cli("backup", str(dump))
-    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
-    srv.stop()
     whole = dump.read_bytes()
     assert whole.count(PAYLOAD) == 1
+    return whole
+
+
+def ending_in(whole: bytes, sql: bytes, crafted: Path) -> Path:
+    """The archive ``whole`` edited in place (its table of contents is not checked) to end in ``sql``, after
+    the comment, which pg_restore writes last."""
+    crafted.write_bytes(whole.replace(PAYLOAD, (b"NULL;\n" + sql).ljust(len(PAYLOAD))))
+    written = subprocess.run(["pg_restore", "-f", "-", str(crafted)], capture_output=True, check=True).stdout
+    after = written.rpartition(sql)[2].splitlines()  # (the last statement: comments after it)
+    assert not [line for line in after if line.strip(b" ;") and not line.startswith((b"--", b"\\unres"))], after
+    return crafted
+
+
+def test_a_backup_ending_in_an_unfinished_statement_is_not_said_restored_in_vain(
+    live_server, migrated_pg_url, tmp_path
+):
+    """An archive edited to end in a statement left unfinished: psql took the restore's check and COMMIT into
+    it, still printed what says restored, and the connection's end then undid it all. The unfinished
+    statement is dropped before the ending: what the command says is what the database holds, the backup's."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    whole = backed_up_with_a_last_entry(srv, migrated_pg_url, tmp_path / "centre.backup")
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
     for number, unfinished in enumerate(UNFINISHED):
-        crafted = tmp_path / f"unfinished{number}.backup"
-        crafted.write_bytes(whole.replace(PAYLOAD, (b"NULL;\n" + unfinished).ljust(len(PAYLOAD))))
-        written = subprocess.run(["pg_restore", "-f", "-", str(crafted)], capture_output=True, check=True).stdout
-        after = written.rpartition(unfinished)[2].splitlines()  # (the last statement: comments after it)
-        assert not [line for line in after if line.strip(b" ;") and not line.startswith((b"--", b"\\unres"))], after
+        crafted = ending_in(whole, unfinished, tmp_path / f"unfinished{number}.backup")
         made_in(migrated_pg_url, *NEWER_TABLE)
         srv.cli("restore", "--yes", str(crafted))
         assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before, unfinished
+    goes_on_after(srv, kept)
+
+
+# a backup's last statement, and what psql's words then show: psql's own refusal of a command (every one in
+# pg_restore's \restrict), a setting of a newer PostgreSQL named (its value not)
+REFUSED_ENDINGS = {
+    b"\\echo 0912345678": "backslash commands are restricted; only \\unrestrict is allowed",
+    b"SET transaction_timeout = '0912345678';": 'ERROR:  unrecognized configuration parameter "transaction_timeout"',
+}
+
+
+def test_psql_s_own_refusal_and_a_newer_server_s_setting_are_named(live_server, migrated_pg_url, pg_url, tmp_path):
+    """What an IT person needs to see of psql's words when a backup does not fit this psql or PostgreSQL: the
+    command psql refuses, the setting the server does not know (a backup of a newer PostgreSQL); of a command
+    it does not know, its name only when pg_restore writes it (any other may be a value read as one)."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    whole = backed_up_with_a_last_entry(srv, migrated_pg_url, tmp_path / "centre.backup")
+    srv.stop()
+    for number, (sql, shown) in enumerate(REFUSED_ENDINGS.items()):
+        said, words = refused_and_unchanged(srv, migrated_pg_url, ending_in(whole, sql, tmp_path / f"{number}.backup"))
+        assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+        assert words == shown, (sql, words)
+    # (a command psql does not know: with a psql older than pg_restore, \restrict; here one read from a value)
+    unknown = subprocess.run(["psql", "-X", "-q", pg_url], input="\\0912345678\n", capture_output=True, text=True)
+    assert pg_replace.shown(unknown.stderr) == "invalid command \\…", unknown.stderr
     goes_on_after(srv, kept)
