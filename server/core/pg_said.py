@@ -29,10 +29,11 @@ _NAMED = re.compile(
     r"\b(?:column|relation|table|constraint|index|type|schema|view|sequence|function|trigger|encoding"
     r"|database|extension|role|domain|collation|operator|policy|rule|parameter) $"
 )
-# a line of the error's CONTEXT naming a function (PL/pgSQL, SQL, PL/Python, …): the message may be the
-# function's own words, a row's value unquoted in them (RAISE EXCEPTION 'CCCD % …', v); a value's line that
-# reads so only hides more
-_IN_FUNCTION = re.compile(r"^(?:CONTEXT:  )?\S+ function ")
+# a line of the error's CONTEXT naming a function whose message may be its own words, a row's value unquoted
+# in them (PL/pgSQL's RAISE EXCEPTION 'CCCD % …', v, or ASSERT; a SQL function; PL/Python's, PL/Perl's, …);
+# not PL/pgSQL's other lines, a statement of it failing in PostgreSQL's own words (the restore's own DROP: "must
+# be owner of table …"); a value's line that reads so only hides more
+_IN_FUNCTION = re.compile(r"^(?:CONTEXT:  )?(?:PL/pgSQL function .* at (?:RAISE|ASSERT)$|(?!PL/pgSQL )\S+ function )")
 # psql's own words of a command it does not know (a psql older than the pg_restore writing \restrict) or
 # refuses (a backup's command inside \restrict): the command's name kept only when it is one pg_restore writes,
 # any other may be a value's text that psql read as a command
