@@ -155,4 +155,6 @@ def restore(database_url: str, source: Path) -> None:
             if failed.dependents:
                 objects, count = ", ".join(failed.dependents), len(failed.dependents)
                 raise BackupError("cli_restore_dependents", failed.said, objects=objects, count=count) from None
+            if failed.in_function:
+                raise BackupError("cli_restore_in_function", failed.said) from None
             raise _refused(failed.tool, failed.said, url) from None

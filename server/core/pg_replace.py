@@ -26,8 +26,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-# (psql's message of it: its marker, and PostgreSQL's own DETAIL naming what depends on the tables)
-DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
+# (the restore's own errors in psql's words, what of them is shown, and whether a function of the database said it)
+from .pg_said import DEPENDENTS, EARLY_COMMIT, by_function, shown
 
 # the views and materialized views of the database the backup holds too: their DROP, and how PostgreSQL's
 # DETAIL names them
@@ -88,7 +88,7 @@ CREATE FUNCTION pg_temp.queuekiosk_commit_guard() RETURNS trigger LANGUAGE plpgs
 BEGIN
   IF encode(sha256(convert_to(current_setting('queuekiosk.restore_complete', true), 'UTF8')), 'hex')
      IS DISTINCT FROM '{key_hash}' THEN
-    RAISE EXCEPTION 'queuekiosk: the backup''s SQL tried to commit before its end';
+    RAISE EXCEPTION {early_commit};
   END IF;
   RETURN NULL;
 END
@@ -102,9 +102,18 @@ INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
 
 def ending(key: str) -> bytes:
     """The restore's own COMMIT, the one the guard lets through. It reads the guard's table (ON COMMIT DROP):
-    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored."""
+    after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored. First
+    psql's query buffer cleared (\\r): a backup ending in a statement it left unfinished (an open parenthesis,
+    BEGIN ATOMIC) would take the check and COMMIT into it, while psql still ran the \\echo after them, and the
+    connection's end then rolled everything back; the unfinished statement is dropped. Then error stopping on
+    again and the output back: a psql older than 15.14 lets the backup's SQL run psql's own commands (later
+    ones refuse them until pg_restore's \\unrestrict), and with stopping turned off an aborted transaction's
+    COMMIT rolls back without an error, and psql would go on to say restored (not all of it: with
+    ON_ERROR_ROLLBACK on too, failed statements are skipped and the rest committed; the docs say to update
+    psql)."""
     setting = f"set_config('queuekiosk.restore_complete', {_literal(key)}, true)"
-    return f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n".encode()
+    check = f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n"
+    return ("\\r\n\\o\n\\set ON_ERROR_STOP 1\n" + check).encode()
 
 
 # a name as PostgreSQL writes it in SQL and in its messages: quoted ("Báo cáo", a "" for a ") when it must be
@@ -113,22 +122,21 @@ _NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
 _DEPENDENT = re.compile(rf"^(?:DETAIL:\s+)?\w+(?: \w+)*? ({_NAME}(?:\.{_NAME})?) depends on ", re.MULTILINE)
 # a line of `pg_restore --list`: "215; 1259 16390 VIEW public tickets_per_day owner" (names unquoted)
 _LISTED = re.compile(r"^\d+; \d+ \d+ (MATERIALIZED VIEW DATA|MATERIALIZED VIEW|VIEW|BLOB METADATA|BLOBS?) (.*)$")
-# the view's statement in pg_restore's SQL of those lines alone, after its "-- Name: …" comment: the name
-# quoted, so a name with a space is read whole
-_CREATED = re.compile(rf"^-- Name: .*?^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE | re.DOTALL)
-# psql's lines that quote a citizen's data, never shown: the row of a COPY it stopped in, a key's values
-# (of a foreign key or unique index the backup's rows break)
-_QUOTING = re.compile(r"^(?:CONTEXT:\s+COPY |DETAIL:\s+Key \().*$\n?", re.MULTILINE)
+# the view's statement in pg_restore's SQL of its line alone: the first line so begun (before it only
+# settings and the entry's comment, a line), the name quoted, so a name with a space is read whole
+_CREATED = re.compile(rf"^CREATE (?:MATERIALIZED )?VIEW ({_NAME})\.({_NAME}) ", re.MULTILINE)
 
 
 class Failed(Exception):
     """The database is as it was. ``tool``: the program that stopped (psql or pg_restore); ``said``: its words;
     ``dependents``: what refused the drop of the tables (their names), if that was the cause;
-    ``large_objects``: the backup holds large objects (refused before anything started)."""
+    ``large_objects``: the backup holds large objects (refused before anything started); ``in_function``:
+    psql stopped at an error a function of the database raised (its message not in ``said``)."""
 
-    def __init__(self, tool: str, said: str, dependents: list[str] | None = None, large_objects: bool = False):
+    def __init__(self, tool: str, said: str, dependents: list[str] | None = None, **what: bool):
         super().__init__(f"{tool}: {said}")
-        self.tool, self.said, self.dependents, self.large_objects = tool, said, dependents, large_objects
+        self.tool, self.said, self.dependents = tool, said, dependents
+        self.large_objects, self.in_function = what.get("large_objects", False), what.get("in_function", False)
 
 
 def replace_database(connection: list[str], source: Path, env: dict) -> None:
@@ -184,9 +192,10 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
             raise interrupted
         if dump.returncode != 0 and not killed:
             raise Failed("pg_restore", restore_words)  # (psql's failure, if any, follows from it)
-        said = _QUOTING.sub("", _words(psql_said)).strip()
+        words = _words(psql_said)
+        said = shown(words)  # (no value of a row: the lines known to quote none)
         dependents = _DEPENDENT.findall(said) if DEPENDENTS in said else None
-        raise Failed("psql", said, dependents)
+        raise Failed("psql", said, dependents, in_function=by_function(words))
 
 
 def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
@@ -201,13 +210,18 @@ def _backup_views(source: Path, env: dict) -> list[tuple[str, str]]:
                 raise Failed("pg_restore", line, large_objects=True)
             if entry[1] in ("VIEW", "MATERIALIZED VIEW"):
                 views.append(line)
-    if not views:
-        return []
+    # (one at a time: a view's text may hold, in a string, lines that read as another view's statement)
+    return [named for line in views if (named := _view_named(line, source, env))]
+
+
+def _view_named(listed: str, source: Path, env: dict) -> tuple[str, str] | None:
+    """(schema, name) of the view of the line ``listed`` of the backup's table of contents (None: its SQL
+    is not pg_dump's CREATE VIEW, and a view so named that the database holds refuses the drop, named)."""
     with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
-        chosen.write("\n".join(views) + "\n")
+        chosen.write(listed + "\n")
         chosen.flush()
-        created = _pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env)
-    return [(_unquoted(schema), _unquoted(name)) for schema, name in _CREATED.findall(created)]
+        created = _CREATED.search(_pg_restore(["--use-list", chosen.name, "--file", "-", str(source)], env))
+    return (_unquoted(created[1]), _unquoted(created[2])) if created else None
 
 
 def _pg_restore(arguments: list[str], env: dict) -> str:
@@ -232,7 +246,9 @@ def preamble(views: list[tuple[str, str]], key: str) -> bytes:
         + fill
         + HELD
         + DROP
-        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest())
+        + GUARD.replace("{key_hash}", hashlib.sha256(key.encode()).hexdigest()).replace(
+            "{early_commit}", _literal(EARLY_COMMIT)
+        )
     ).encode()
 
 

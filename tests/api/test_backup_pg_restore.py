@@ -373,6 +373,33 @@ def test_a_rollback_or_the_guard_s_own_setting_in_the_backup_does_not_pass_for_a
     assert made.stdout.split() == [b"count", b"-------", b"0", b"(1", b"row)"], made
 
 
+def test_the_backup_s_psql_settings_do_not_reach_the_ending(pg_url, tmp_path):
+    """A hand-made archive's SQL, read by a psql older than 15.14 (which lets a backup run psql's own
+    commands), that turns error stopping off and sends the output elsewhere: a statement of it then fails
+    and the transaction is aborted, and the restore's ending, which turns error stopping on again and takes
+    the output back, stops there: never a COMMIT that rolls back while psql says the restore was done."""
+
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    elsewhere = tmp_path / "elsewhere.txt"
+    settings = f"\\set ON_ERROR_STOP 0\n\\o {elsewhere}\n".encode()
+    failed = psql(
+        pg_replace.preamble([], KEY)
+        + settings
+        + b"CREATE TABLE made_then (x int);\nSELECT 1 / 0;\n"
+        + pg_replace.ending(KEY)
+        + b"\\echo restored\n"
+    )
+    assert failed.returncode == 3 and b"restored" not in failed.stdout, failed
+    whole = psql(
+        pg_replace.preamble([], KEY) + settings + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ending(KEY)
+    )
+    assert whole.returncode == 0 and whole.stdout.split()[:3] == [b"count", b"-------", b"1"], whole  # (its own output)
+    made = psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made_%';")
+    assert b"made_whole" in made.stdout and b"made_then" not in made.stdout, made
+
+
 # a schema of reports, names with spaces and quotes
 REPORTS_SCHEMA = (
     'CREATE SCHEMA "Báo cáo"',
@@ -398,6 +425,26 @@ def test_names_with_spaces_are_read_as_they_are(live_server, migrated_pg_url, tm
     made_in(migrated_pg_url, 'CREATE VIEW "Báo cáo"."của tôi" AS SELECT count(*) FROM tickets')
     said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
     assert ': "Báo cáo"."của tôi" depends on the centre\'s tables and is not in the backup: drop it' in said, said
+    goes_on_after(srv, kept)
+
+
+def test_a_view_is_the_backup_s_by_its_entry_not_by_another_view_s_text(live_server, migrated_pg_url, tmp_path):
+    """A view of the backup whose text holds, in a string on lines of their own, what pg_restore writes before
+    another view (its comment and CREATE VIEW): the view so named, one of one's own made after the backup, is
+    not taken for the backup's: the restore is refused naming it, not dropping it."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(
+        migrated_pg_url,
+        "CREATE VIEW contrived AS SELECT E'x\\n-- Name: my_report\\nCREATE VIEW public.my_report AS' AS x",
+    )
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(migrated_pg_url, "CREATE VIEW my_report AS SELECT count(*) FROM tickets")
+    said, words = refused_and_unchanged(srv, migrated_pg_url, dump)
+    assert ": my_report depends on the centre's tables and is not in the backup: drop it" in said, said
+    assert "my_report" in tables_of(migrated_pg_url)["tables"]
     goes_on_after(srv, kept)
 
 
@@ -544,3 +591,153 @@ def until_refreshing(engine, seconds: float = 30) -> bool:
 
 
 REFRESHING = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'REFRESH MATERIALIZED VIEW%slowly%'"
+
+
+# citizens' cards: a CCCD, a phone, a note holding both on two lines (the second begun as psql's line of an
+# error); visits kept by phone, one partition
+CITIZEN_CARDS = (
+    "CREATE TABLE citizen_cards (id int PRIMARY KEY, cccd text NOT NULL CHECK (cccd ~ '^[0-9]{12}$'),"
+    " phone bigint, note text)",
+    "CREATE UNIQUE INDEX citizen_cards_note ON citizen_cards (note)",
+    "INSERT INTO citizen_cards VALUES (1, '001099012345', 912345678, E'CCCD 001099012345\\nERROR:  0912345678'),"
+    " (2, '001099012346', 912345679, E'CCCD 001099012346\\nERROR:  0912345679')",
+    "CREATE TABLE citizen_visits (phone text) PARTITION BY LIST (phone)",
+    "CREATE TABLE citizen_visits_known PARTITION OF citizen_visits FOR VALUES IN ('0987654321')",
+    "INSERT INTO citizen_visits VALUES ('0987654321')",
+    # (a check of one's own in a function, whose message holds the value unquoted)
+    "CREATE FUNCTION citizen_cccd_ok(cccd text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN"
+    " IF cccd !~ '^[0-9]{12}$' THEN RAISE EXCEPTION USING MESSAGE = 'CCCD ' || cccd || ' is not 12 digits';"
+    " END IF; RETURN true; END $$",
+    "CREATE TABLE citizen_ids (id int PRIMARY KEY, cccd text CHECK (citizen_cccd_ok(cccd)))",
+    "INSERT INTO citizen_ids VALUES (1, '001099012347')",
+)
+# a row of the backup changed (same length: the archive stays readable), and what PostgreSQL then says
+BROKEN_ROWS = {
+    "bad input": (b"\t912345678\t", b"\t91234567x\t", "ERROR:  invalid input syntax for type bigint: "),
+    "check": (b"\t001099012345\t", b"\t00109901234x\t", 'violates check constraint "citizen_cards_cccd_check"'),
+    "not null": (
+        b"001099012345\t912345678\t",
+        b"\\N\t0000000000912345678\t",
+        'null value in column "cccd" of relation "citizen_cards" violates not-null constraint',
+    ),
+    "a key on two lines": (
+        b"CCCD 001099012346\\nERROR:  0912345679",
+        b"CCCD 001099012345\\nERROR:  0912345678",
+        'could not create unique index "citizen_cards_note"',
+    ),
+    "no partition": (b"0987654321\n", b"0987654320\n", 'no partition of relation "citizen_visits" found for row'),
+    "a function's own message": (b"\t001099012347\n", b"\t00109901234y\n", "ERROR:  …"),
+}
+# what the sentence says of psql's words: its own (below), or a function's, not shown
+SAID_OF_WORDS = {
+    "a function's own message": ": psql stopped at an error raised by a function in the database; its message is not"
+    " shown, as it may hold a citizen's data (PostgreSQL's own log has it): check the functions the backup's"
+    " constraints, indexes or views call; nothing was changed"
+}
+
+
+def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_url, tmp_path):
+    """A backup whose citizen's row breaks a check, a NOT NULL, a column's type, a unique key (a value on
+    two lines), every partition or a check of one's own in a function: psql's words name what failed (the
+    constraint, column, index, relation; a function's own message not shown, the sentence says so), and no
+    CCCD or phone number of the row is shown in any line; nothing changed."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *CITIZEN_CARDS)
+    dump = tmp_path / "centre.backup"
+    # (uncompressed, the partitions' rows as the partitioned table's: a row can be changed in the file)
+    made = subprocess.run(
+        ["pg_dump", "-Fc", "-Z0", "--load-via-partition-root", "-f", str(dump), migrated_pg_url], capture_output=True
+    )
+    assert made.returncode == 0, made
+    srv.stop()
+    whole = dump.read_bytes()
+    for number, (case, (row, broken, failed)) in enumerate(BROKEN_ROWS.items()):
+        assert whole.count(row) == 1, case
+        crafted = tmp_path / f"broken{number}.backup"
+        crafted.write_bytes(whole.replace(row, broken))
+        said, words = refused_and_unchanged(srv, migrated_pg_url, crafted)
+        own_words = ": psql stopped with an error (its own words below); nothing was changed"
+        assert said.endswith(SAID_OF_WORDS.get(case, own_words)), (case, said)
+        assert failed in words, (case, words)
+        shown = said + "\n" + words
+        assert not [value for value in CITIZENS_VALUES if value in shown], (case, shown)
+    goes_on_after(srv, kept)
+
+
+CITIZENS_VALUES = ("1099012", "1234567", "98765432")  # (any part of a CCCD or phone of the rows, changed or not)
+
+
+# what an archive's last statement, edited by hand, leaves unfinished: psql would take the restore's own check
+# and COMMIT into it (a ";" inside parentheses or BEGIN ATOMIC ends nothing)
+UNFINISHED = (b"SELECT (", b"CREATE FUNCTION unfinished() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;")
+PAYLOAD = b"'" + b"P" * 100 + b"'"  # (a comment's text, to be changed in the archive, same length)
+
+
+def backed_up_with_a_last_entry(srv, url: str, dump: Path) -> bytes:
+    """A backup whose last entry (after every table's rows and index) is a policy's comment, PAYLOAD: the
+    archive's bytes."""
+    made_in(
+        url,
+        "CREATE POLICY last_of_all ON services USING (true)",
+        f"COMMENT ON POLICY last_of_all ON services IS {PAYLOAD.decode()}",
+    )
+    srv.cli("backup", str(dump))
+    whole = dump.read_bytes()
+    assert whole.count(PAYLOAD) == 1
+    return whole
+
+
+def ending_in(whole: bytes, sql: bytes, crafted: Path) -> Path:
+    """The archive ``whole`` edited in place (its table of contents is not checked) to end in ``sql``, after
+    the comment, which pg_restore writes last."""
+    crafted.write_bytes(whole.replace(PAYLOAD, (b"NULL;\n" + sql).ljust(len(PAYLOAD))))
+    written = subprocess.run(["pg_restore", "-f", "-", str(crafted)], capture_output=True, check=True).stdout
+    after = written.rpartition(sql)[2].splitlines()  # (the last statement: comments after it)
+    assert not [line for line in after if line.strip(b" ;") and not line.startswith((b"--", b"\\unres"))], after
+    return crafted
+
+
+def test_a_backup_ending_in_an_unfinished_statement_is_not_said_restored_in_vain(
+    live_server, migrated_pg_url, tmp_path
+):
+    """An archive edited to end in a statement left unfinished: psql took the restore's check and COMMIT into
+    it, still printed what says restored, and the connection's end then undid it all. The unfinished
+    statement is dropped before the ending: what the command says is what the database holds, the backup's."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    whole = backed_up_with_a_last_entry(srv, migrated_pg_url, tmp_path / "centre.backup")
+    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
+    srv.stop()
+    for number, unfinished in enumerate(UNFINISHED):
+        crafted = ending_in(whole, unfinished, tmp_path / f"unfinished{number}.backup")
+        made_in(migrated_pg_url, *NEWER_TABLE)
+        srv.cli("restore", "--yes", str(crafted))
+        assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before, unfinished
+    goes_on_after(srv, kept)
+
+
+# a backup's last statement, and what psql's words then show: psql's own refusal of a command (every one in
+# pg_restore's \restrict), a setting of a newer PostgreSQL named (its value not)
+REFUSED_ENDINGS = {
+    b"\\echo 0912345678": "backslash commands are restricted; only \\unrestrict is allowed",
+    b"SET transaction_timeout = '0912345678';": 'ERROR:  unrecognized configuration parameter "transaction_timeout"',
+}
+
+
+def test_psql_s_own_refusal_and_a_newer_server_s_setting_are_named(live_server, migrated_pg_url, pg_url, tmp_path):
+    """What an IT person needs to see of psql's words when a backup does not fit this psql or PostgreSQL: the
+    command psql refuses, the setting the server does not know (a backup of a newer PostgreSQL); of a command
+    it does not know, its name only when pg_restore writes it (any other may be a value read as one)."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    whole = backed_up_with_a_last_entry(srv, migrated_pg_url, tmp_path / "centre.backup")
+    srv.stop()
+    for number, (sql, shown) in enumerate(REFUSED_ENDINGS.items()):
+        said, words = refused_and_unchanged(srv, migrated_pg_url, ending_in(whole, sql, tmp_path / f"{number}.backup"))
+        assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+        assert words == shown, (sql, words)
+    # (a command psql does not know: with a psql older than pg_restore, \restrict; here one read from a value)
+    unknown = subprocess.run(["psql", "-X", "-q", pg_url], input="\\0912345678\n", capture_output=True, text=True)
+    assert pg_replace.shown(unknown.stderr) == "invalid command \\…", unknown.stderr
+    goes_on_after(srv, kept)
