@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from queuekiosk.server.core import engine as q
-from queuekiosk.server.core import outbox, pg_writer
+from queuekiosk.server.core import faults, outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.engine.prepared import Prepared
 from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, SERVER, UNKNOWN, XACT, commit_outcome
@@ -38,8 +38,15 @@ def link():
     link.close()
 
 
+def through_link(live_server, pg_url: str, link: CommitCutLink, config=None):
+    """A live server on PostgreSQL through ``link``, its lapse loop held off (its UPDATE of tickets,
+    every 30 s, could take a cut meant for a clerk's call)."""
+    url = pg_url.replace(":5432/", f":{link.port}/")
+    return live_server(config, env={"QUEUEKIOSK_DATABASE_URL": url, "QUEUEKIOSK_LAPSE_SECONDS": "3600"})
+
+
 def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    srv = through_link(live_server, pg_url, link)
     http = srv.session()
     keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
     assert issue(http, "HT")["number"] == 1001
@@ -72,7 +79,7 @@ def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refuse
     """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
     runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
     citizen hears 503 and the number is the next ticket's."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    srv = through_link(live_server, pg_url, link)
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
 
@@ -95,7 +102,7 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     """The COMMIT reached PostgreSQL, but the server cannot reach it to ask (a few seconds): the citizen
     hears 503 ``database_outcome_unknown`` (it may have been done: check before trying again), not
     "busy, nothing was changed"; the number was indeed used."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    srv = through_link(live_server, pg_url, link)
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
     link.arm("after", TICKET, then_refuse=True)
@@ -109,6 +116,26 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert "PostgreSQL could not tell" in log
     assert "its callers are told the outcome is unknown (it may have been written)" in log
     assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
+
+
+def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live_server, pg_url, link):
+    """The COMMIT never reaches PostgreSQL, whose session stays open in the transaction (a client gone
+    without a word, PostgreSQL not yet told): asked, PostgreSQL says the transaction is in progress. Its
+    session is ended (pg_terminate_backend of that process and transaction), the transaction then rolled
+    back, and the batch runs again: the citizen gets the next number, once (not 503 after ASK_SECONDS
+    of "in progress")."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    link.arm("hold", TICKET)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1002
+    assert link.held_ended.wait(5)  # (the held session was ended by the server's question)
+    assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
+    log = srv.log()
+    assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 1, log[-3000:]
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
@@ -168,6 +195,41 @@ def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_
     assert numbers_by_service(queue)[code] == list(range(start, start + 6))  # the warm-up's and five
     assert sorted(r.ticket["number"] for r in results[:-1]) == list(range(start + 1, start + 6))
     assert writer.lost_commits == {ROLLED_BACK: 1}
+
+
+def _read_one(conn, site):
+    """An action that is not issuing's: it runs one at a time, after a gathered run of tickets."""
+    return conn.execute(text("SELECT 1")).scalar()
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
+def test_a_batch_whose_connection_is_lost_going_back_to_a_savepoint_tells_its_callers_busy(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, careful
+):
+    """A failed action in the middle of a batch: the batch goes back to its savepoint and sets the next
+    (no COMMIT). The connection lost there, nothing of the batch happened: every caller hears the loss
+    as a lost connection (SQLAlchemy's, 503 ``database_busy``), not the driver's own error (500), and
+    the writer goes on with a fresh connection."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    def issue_then_fail(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    lane.careful = 1 if careful else 0
+    link.arm("before", at="ROLLBACK TO SAVEPOINT qk_action")
+    jobs = [(q.issue, (code,)), (issue_then_fail, (code,)), (q.issue, (code,)), (_read_one, ())]
+    results = together(writer, queue.site, jobs)
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) and faults.kind_of(r) == "database_busy" for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start]  # (none of the cut batch's)
+    assert together(writer, queue.site, [(q.issue, (code,))])[0].ticket["number"] == start + 1
 
 
 def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_again(
