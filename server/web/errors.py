@@ -179,10 +179,24 @@ def _refuse_nul_in_url():
     return None
 
 
+OUTCOME_UNKNOWN = "database_outcome_unknown"
+
+
 def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
-    server (a query the database refuses as wrong), logged with its traceback."""
+    server (a query the database refuses as wrong), logged with its traceback; ``database_outcome_unknown``
+    for a lost COMMIT PostgreSQL did not tell of (pg_commit.outcome_unknown: it may have been done, so
+    never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
+    failed on the database takes its code from here."""
+    if outcome_unknown(error):
+        log.error(
+            "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
+            " could not tell what became of it. It may have been written (%s: %s).",
+            where,
+            faults.first_line(error),
+        )
+        return OUTCOME_UNKNOWN
     code, news = faults.report(error, where)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
@@ -235,20 +249,12 @@ def register_error_handlers(app):
             site = state.site
         except NotFound:  # its site removed meanwhile: the database is the whole installation's
             site = state.sites[state.first_site_id]
-        if outcome_unknown(error):  # (a lost COMMIT PostgreSQL did not tell of: it may have been done)
-            log.error(
-                "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
-                " could not tell what became of it. It may have been written (%s %s: %s).",
-                request.method,
-                request.path,
-                faults.first_line(error),
-            )
-            return error_response("database_outcome_unknown", 503)
         code = report_database_fault(error, f"{request.method} {request.path}", site)
         if code == faults.INTERNAL:
             return error_response(code, 500)
         body, status = error_response(code, 503)
-        body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
+        if code in faults.RETRY_AFTER:  # (not database_outcome_unknown: check first, then try again)
+            body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
 
     for kind in faults.DATABASE_ERRORS:  # SQLAlchemy's, its pool's timeout, the driver's own unwrapped

@@ -138,6 +138,31 @@ def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live
     assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 1, log[-3000:]
 
 
+def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_done(
+    live_server, pg_url, link, config_variant, sio_client
+):
+    """Over Socket.IO as over HTTP: a kiosk agent's ``agent.hello`` whose write (the jobs it printed) lost
+    its COMMIT, PostgreSQL out of reach to ask, is answered ``database_outcome_unknown`` (it may have been
+    done), in Vietnamese and English, not ``database_busy`` ("nothing was changed")."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}]
+    srv = through_link(live_server, pg_url, link, config)
+    issue(srv.session(), "HT", kiosk="kiosk-1")  # (a job for the agent's printer)
+    agent = sio_client(srv, auth={"token": srv.kiosk_token()})
+    assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)["ok"] is True
+    (job,) = agent.sio.call("print.fetch", {}, timeout=5)["jobs"]
+    link.arm("after", "UPDATE print_jobs SET status", then_refuse=True)
+    answer = agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": [job["key"]]}, timeout=15)
+    link.refusing = False
+    assert link.cuts == 1
+    error = answer["error"]
+    assert error["code"] == "database_outcome_unknown", answer
+    assert "có thể đã được thực hiện" in error["message"]
+    assert "may have been done" in error["translations"]["en"]["message"]
+    log = srv.log()
+    assert "Database outcome unknown" in log and "Nothing was written (agent.hello" not in log, log[-3000:]
+
+
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
 @pytest.mark.parametrize("when", ["after", "before"])
 def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_once(
