@@ -182,6 +182,15 @@ def _refuse_nul_in_url():
 OUTCOME_UNKNOWN = "database_outcome_unknown"
 
 
+def fault_site(state):
+    """The site whose dashboards hear of a database fault: the request's or the event's, or the first
+    one if it was removed meanwhile (the database is the whole installation's)."""
+    try:
+        return state.site
+    except NotFound:
+        return state.sites[state.first_site_id]
+
+
 def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
@@ -242,14 +251,10 @@ def register_error_handlers(app):
         ), error.code
 
     def _database_error(error: Exception):  # faults.DATABASE_ERRORS (an IntegrityError has its own, below)
-        state = current_app.extensions["queuekiosk"]
         # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
         # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
-        try:
-            site = state.site
-        except NotFound:  # its site removed meanwhile: the database is the whole installation's
-            site = state.sites[state.first_site_id]
-        code = report_database_fault(error, f"{request.method} {request.path}", site)
+        state = current_app.extensions["queuekiosk"]
+        code = report_database_fault(error, f"{request.method} {request.path}", fault_site(state))
         if code == faults.INTERNAL:
             return error_response(code, 500)
         body, status = error_response(code, 503)

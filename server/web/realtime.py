@@ -33,7 +33,7 @@ from ..core.auth import (
 from ..core.i18n import translate
 from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND, Allowance
 from . import message_queue_check, printing
-from .errors import error_body, refusal_body, report_database_fault
+from .errors import error_body, fault_site, refusal_body, report_database_fault
 from .extensions import socketio
 from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
 from .waits import estimator
@@ -122,8 +122,16 @@ def bounded(handler):
             if error.code == "site_unknown":  # its site removed (AppState.site): it connects again, to be told so
                 drop_transport(request.sid)
             return refusal(error)
+        except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged, or a write's outcome
+            # unknown: said as a request's 503 says it (an event left unanswered kept its client waiting)
+            return database_refusal(error, request.event["message"])
 
     return counted
+
+
+def database_refusal(error: Exception, where: str) -> dict:
+    """The answer of an event that failed on the database (errors.report_database_fault's code)."""
+    return {"error": error_body(report_database_fault(error, where, fault_site(app_state())), "vi")}
 
 
 def drop_transport(sid: str) -> None:
@@ -674,8 +682,8 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return refusal(error)
-    except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged: said as a request's 503 says it
-        return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
+    except faults.DATABASE_ERRORS as error:  # (named with the room's kind)
+        return database_refusal(error, f"subscribe {kind}")
     rooms.add(room)
     join_room(room)
     if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again

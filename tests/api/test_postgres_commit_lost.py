@@ -138,12 +138,15 @@ def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live
     assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 1, log[-3000:]
 
 
+@pytest.mark.parametrize("event", ["agent.hello", "print.done"])
 def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_done(
-    live_server, pg_url, link, config_variant, sio_client
+    live_server, pg_url, link, config_variant, sio_client, event
 ):
-    """Over Socket.IO as over HTTP: a kiosk agent's ``agent.hello`` whose write (the jobs it printed) lost
-    its COMMIT, PostgreSQL out of reach to ask, is answered ``database_outcome_unknown`` (it may have been
-    done), in Vietnamese and English, not ``database_busy`` ("nothing was changed")."""
+    """Over Socket.IO as over HTTP: a kiosk agent's report of a job printed (``agent.hello``'s jobs
+    printed unconfirmed, ``print.done``) whose write lost its COMMIT, PostgreSQL out of reach to ask, is
+    answered ``database_outcome_unknown`` (it may have been done), in Vietnamese and English, not
+    ``database_busy`` ("nothing was changed"; agent.hello's before), nor left unanswered (print.done's
+    before: the agent waited out its call)."""
     config = config_variant()
     config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}]
     srv = through_link(live_server, pg_url, link, config)
@@ -152,7 +155,10 @@ def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_
     assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)["ok"] is True
     (job,) = agent.sio.call("print.fetch", {}, timeout=5)["jobs"]
     link.arm("after", "UPDATE print_jobs SET status", then_refuse=True)
-    answer = agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": [job["key"]]}, timeout=15)
+    report = (
+        {"kiosk": "kiosk-1", "printed": [job["key"]]} if event == "agent.hello" else {"job": job["id"], "printed": True}
+    )
+    answer = agent.sio.call(event, report, timeout=15)
     link.refusing = False
     assert link.cuts == 1
     error = answer["error"]
@@ -160,7 +166,7 @@ def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_
     assert "có thể đã được thực hiện" in error["message"]
     assert "may have been done" in error["translations"]["en"]["message"]
     log = srv.log()
-    assert "Database outcome unknown" in log and "Nothing was written (agent.hello" not in log, log[-3000:]
+    assert f"It may have been written ({event}: " in log and "Nothing was written" not in log, log[-3000:]
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
