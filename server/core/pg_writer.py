@@ -17,7 +17,7 @@ from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import faults
 from .db import (
@@ -194,10 +194,22 @@ class PostgresGroupWriter:
         info[DEFERRED], info[ROW_ORDER] = [], order
         try:
             self._run_batch(lane, conn, batch, order, results)
-        except Exception:
+        except Exception as error:
             if lane.commit_lost is None:
                 raise
-            # (else: SQLAlchemy's end of the transaction on the connection lost at the COMMIT)
+            if not isinstance(error, (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, OSError)):
+                # a fault of the server once the COMMIT was sent (not SQLAlchemy's end of the transaction on
+                # the lost connection, a PendingRollbackError): said with its traceback, and its callers told
+                # what is known, that it may have been written, not the fault (500: "nothing was done")
+                log.exception(
+                    "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
+                    " its COMMIT was sent: its callers are told the outcome is unknown (it may have been written)",
+                    len(batch),
+                    extra=_sites(batch),
+                )
+                self.lost_commits[UNKNOWN] += 1
+                lane.commit_lost.outcome_unknown = True
+                raise lane.commit_lost from error
         finally:
             if not conn.invalidated:  # (a lost connection's info goes with it)
                 info.pop(ROW_ORDER, None)
