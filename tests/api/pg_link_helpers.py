@@ -161,11 +161,18 @@ class CommitCutLink(_Link):
         self.cuts = 0
         self.refusing = False  # new connections closed at once (PostgreSQL out of reach for the asking)
         self.held_ended = threading.Event()  # PostgreSQL ended a session held open (``hold``)
+        self._then_cut = self.cut_next = ""  # (arm's then_cut; cut_next: armed by a cut)
         self._lock = threading.Lock()
         super().__init__(target)
 
     def arm(
-        self, when: str, sql_holds: str = "", times: int = 1, then_refuse: bool = False, at: str = "COMMIT"
+        self,
+        when: str,
+        sql_holds: str = "",
+        times: int = 1,
+        then_refuse: bool = False,
+        at: str = "COMMIT",
+        then_cut: str = "",
     ) -> None:
         """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL, or
         "hold" it back with PostgreSQL's end kept open) whose transaction's statements (since the
@@ -173,10 +180,13 @@ class CommitCutLink(_Link):
         "RELEASE SAVEPOINT": the group writer's; "INSERT INTO tickets": a ticket's, not a background
         loop's or the delivery worker's). ``at``: another statement to cut at instead of the COMMIT
         (e.g. "ROLLBACK TO SAVEPOINT qk_action"; "before" only). ``then_refuse``: once cut, new
-        connections are refused (``refusing``) until told otherwise."""
+        connections are refused (``refusing``) until told otherwise. ``then_cut``: once cut, the next
+        statement that holds it, on any connection, is cut before it reaches PostgreSQL (e.g.
+        "pg_xact_status": the server's question about the lost COMMIT fails, at once)."""
         assert when in ("after", "before", "hold") and (at == "COMMIT" or when == "before")
         with self._lock:
             self.armed, self.times, self._then_refuse = (when, sql_holds, at.upper()), times, then_refuse
+            self._then_cut, self.cut_next = then_cut, ""
 
     def _joined(self, client: socket.socket) -> None:
         if self.refusing:
@@ -238,6 +248,10 @@ class CommitCutLink(_Link):
             sql = transaction["prepared"].get(body.split(b"\0")[1].decode(), "")
         else:
             return None
+        with self._lock:
+            if self.cut_next and self.cut_next in sql:
+                self.cut_next = ""
+                return "before"
         statements = [part.strip().upper() for part in sql.split(";")]
         transaction["sql"].append(sql)
         held = " ".join(transaction["sql"])
@@ -254,6 +268,7 @@ class CommitCutLink(_Link):
                 self.armed = None
             self.cuts += 1
             self.refusing = self._then_refuse
+            self.cut_next = self._then_cut
             return when
 
     # PostgreSQL's CommandComplete of a COMMIT; its ReadyForQuery (the query's end, had it not committed)

@@ -8,12 +8,14 @@ the COMMIT to the machine's PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import gevent
 import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
+from keypad_helpers import keypads, ticket
 from pg_link_helpers import CommitCutLink, CuttableLink
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
@@ -136,6 +138,31 @@ def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live
     assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
     log = srv.log()
     assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 1, log[-3000:]
+
+
+def test_a_keypad_press_whose_commit_postgresql_could_not_tell_of_is_sent_again_and_done_once(
+    live_server, pg_url, link
+):
+    """A clerk's "next" at the keypad whose COMMIT's answer was lost, and the server's question about it
+    cut too: 503 ``database_outcome_unknown``. The keypad sends the press again with its Idempotency-Key
+    (the server answers a press it did with its first answer): meanwhile it says so, not the server's
+    "check before trying again" (it showed that while it tried again by itself). The call is made once."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    first, second = issue(http, "HT"), issue(http, "HT")
+    with contextlib.closing(keypads(srv)) as started:
+        term = next(started)(1)
+        term.wait_for(r"Đang chờ: 2")
+        link.arm("after", CALL, then_cut="pg_xact_status")
+        term.press("\r")
+        term.wait_for(rf"Đã gọi số {first['display']}", timeout=15)
+        shown = term.output
+    assert link.cuts == 1
+    assert "Chưa xác nhận được kết quả" in shown, shown[-3000:]  # (the keypad's own words)
+    assert "trước khi thử lại" not in shown, shown[-3000:]  # (the server's, for a person who would try again)
+    assert ticket(http, first["id"])["status"] == "called"
+    assert ticket(http, second["id"])["status"] == "waiting"  # (called once)
+    assert "Database outcome unknown" in srv.log()
 
 
 @pytest.mark.parametrize("event", ["agent.hello", "print.done"])
