@@ -47,6 +47,20 @@ def through_link(live_server, pg_url: str, link: CommitCutLink, config=None):
     return live_server(config, env={"QUEUEKIOSK_DATABASE_URL": url, "QUEUEKIOSK_LAPSE_SECONDS": "3600"})
 
 
+def issued_once_through_a_cut(live_server, pg_url: str, link: CommitCutLink, when: str):
+    """A live server through ``link`` whose second ticket's COMMIT is cut ``when`` (arm's): the ticket is
+    issued all the same, 1002, once. The server, and the session that took the tickets."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    link.arm(when, TICKET)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1002
+    return srv, http
+
+
 def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
     srv = through_link(live_server, pg_url, link)
     http = srv.session()
@@ -81,16 +95,7 @@ def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refuse
     """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
     runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
     citizen hears 503 and the number is the next ticket's."""
-    srv = through_link(live_server, pg_url, link)
-    http = srv.session()
-    assert issue(http, "HT")["number"] == 1001
-
-    link.arm("before", TICKET)
-    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
-    assert link.cuts == 1
-    assert ticket.status_code == 201, ticket.text
-    assert ticket.json()["number"] == 1002
-
+    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "before")
     link.arm("before", TICKET, times=2)
     assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
     assert link.cuts == 3
@@ -126,14 +131,7 @@ def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live
     session is ended (pg_terminate_backend of that process and transaction), the transaction then rolled
     back, and the batch runs again: the citizen gets the next number, once (not 503 after ASK_SECONDS
     of "in progress")."""
-    srv = through_link(live_server, pg_url, link)
-    http = srv.session()
-    assert issue(http, "HT")["number"] == 1001
-    link.arm("hold", TICKET)
-    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
-    assert link.cuts == 1
-    assert ticket.status_code == 201, ticket.text
-    assert ticket.json()["number"] == 1002
+    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "hold")
     assert link.held_ended.wait(5)  # (the held session was ended by the server's question)
     assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
     log = srv.log()
@@ -226,6 +224,13 @@ def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_o
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
 
 
+def issue_then_fail(conn, site, service, **kwargs):
+    """Issuing's action that fails once it issued (PostgreSQL refuses its next statement)."""
+    outcome = q.issue(conn, site, service, **kwargs)
+    _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+    return outcome
+
+
 def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_ticket_once(
     make_queue, config, migrated_pg_url, pg_group_writer, link
 ):
@@ -237,11 +242,6 @@ def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_
     writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
-
-    def issue_then_fail(conn, site, service, **kwargs):
-        outcome = q.issue(conn, site, service, **kwargs)
-        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
-        return outcome
 
     link.arm("before", WRITERS)
     jobs = [(outbox.recording(q.issue), (code,)) for _ in range(5)] + [(issue_then_fail, (code,))]
@@ -273,11 +273,6 @@ def test_a_batch_whose_connection_is_lost_going_back_to_a_savepoint_tells_its_ca
     (lane,) = writer._lanes
     code = next(iter(queue.site.service_ids))
     assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
-
-    def issue_then_fail(conn, site, service, **kwargs):
-        outcome = q.issue(conn, site, service, **kwargs)
-        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
-        return outcome
 
     lane.careful = 1 if careful else 0
     link.arm("before", at="ROLLBACK TO SAVEPOINT qk_action")
@@ -325,11 +320,6 @@ def test_a_batch_whose_callers_waited_behind_another_is_not_run_again_past_their
     def sleep_then_issue(conn, site, service, **kwargs):
         gevent.sleep(1.2)  # (a slow action: the lane's next batch waits)
         return q.issue(conn, site, service, **kwargs)
-
-    def issue_then_fail(conn, site, service, **kwargs):
-        outcome = q.issue(conn, site, service, **kwargs)
-        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
-        return outcome
 
     link.arm("before", "ROLLBACK TO")  # (the COMMIT after a failed action: the second batch's only)
     slow = gevent.spawn(together, writer, queue.site, [(sleep_then_issue, (code,))])
