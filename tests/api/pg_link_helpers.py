@@ -149,7 +149,7 @@ class CommitCutLink(_Link):
     reached PostgreSQL (which rolls back as the session ends), or ``hold``: the COMMIT never reaches
     PostgreSQL, whose end of the connection is kept open (its session still in the transaction, as
     when a client vanished without a word) until PostgreSQL ends it (``held_ended``). The client sees
-    its connection closed; PostgreSQL sees the end of its input (but held). Other connections, and new
+    its connection closed; PostgreSQL sees the end of its input (held: nothing). Other connections, and new
     ones, go through."""
 
     _NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: the client's startup goes on after them
