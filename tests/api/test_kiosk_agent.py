@@ -460,6 +460,52 @@ def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printe
         running.stop()
 
 
+def test_a_print_done_the_database_refuses_is_reported_again_with_back_off_and_nothing_prints_twice(
+    live_server, config_variant, printer, tmp_path
+):
+    """The server's database refuses print.done's write while its reads work (here a trigger fails a job's
+    update to printed; in life a full disk, a lock held for long): the agent reports the job again with
+    back-off (it fetched the same job back at once, skipped it as printed and reported it again, about
+    twice a second: a status query, a fetch and a failing write a turn, for as long as the fault lasted),
+    prints a ticket issued meanwhile, and prints nothing twice; the jobs are marked printed once the
+    database takes the write."""
+    config = config_variant()
+    config["printers"] = [
+        {"id": "kiosk-1", "driver": "agent", "check_seconds": 30, "retry_seconds": 5, "form": "compact"}
+    ]
+    srv = live_server(config)
+    http = srv.session()
+    db = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
+    db.execute(
+        "CREATE TRIGGER refuse_printed BEFORE UPDATE OF status ON print_jobs WHEN NEW.status = 'printed'"
+        " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    )
+    running = Agent(srv, printer, tmp_path, backoff="1,3").start()
+    try:
+        wait_printer_state(srv, "ready")
+        first = issue(http, "HT", kiosk="kiosk-1")
+        assert printed_urls(printer, 1, running) == [first["track_url"]]
+        deadline = time.monotonic() + 10
+        while "(print.done)" not in srv.log():  # (the write refused: a fault of the server, to its log)
+            assert time.monotonic() < deadline, srv.log()[-3000:]
+            time.sleep(0.05)
+        asked = printer.queries
+        time.sleep(5)
+        # asked 1 s, then 3 s apart (two queries a time: online? paper?); before: about 28 queries
+        assert printer.queries - asked <= 2 * 2, running.log()
+        second = issue(http, "CT", kiosk="kiosk-1")
+        assert printed_urls(printer, 2, running)[1] == second["track_url"]
+        db.execute("DROP TRIGGER refuse_printed")
+        for ticket in (first, second):
+            wait_job(http, ticket["id"], "printed")
+        time.sleep(1)  # time enough for a second copy, were one coming
+        assert len(printer.jobs) == 2, running.log()
+        assert "the server did not take print.done" in running.log()
+    finally:
+        running.stop()
+        db.close()
+
+
 def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_server, printer, tmp_path):
     """The kiosk's token revoked while a long ticket prints: the agent ends (exit code 2) only once the
     ticket is printed and in its state file; an agent started again with a new token does not print it
