@@ -151,8 +151,11 @@ class Keypad:
                 self.screen.sending = None
                 self.screen.retrying = self.screen.unconfirmed = False
             action = self.t(f"keypad_action_{path.replace('-', '_')}")
-            if gave_up.unconfirmed:  # (a later try's "busy" says nothing of the first)
-                said = self.t("keypad_unconfirmed_gave_up", action=action)
+            if gave_up.unconfirmed:  # (a later try's "busy" says nothing of the first); the press may have been
+                # done with no event of it sent (the server's writer raised): the counter's state is asked
+                # first, so that the screen's number is the server's when the clerk is told to check it
+                fresh = self.live.refresh_now()
+                said = self.t("keypad_unconfirmed_gave_up" if fresh else "keypad_unconfirmed_not_fresh", action=action)
             else:
                 said = gave_up.why or self.t("keypad_gave_up", action=action)
             self._say(said, "error")

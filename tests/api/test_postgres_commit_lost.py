@@ -156,11 +156,41 @@ def test_a_keypad_press_whose_commit_postgresql_could_not_tell_of_is_sent_again_
         term.wait_for(rf"Đã gọi số {first['display']}", timeout=15)
         shown = term.output
     assert link.cuts == 1
-    assert "Chưa xác nhận được kết quả" in shown, shown[-3000:]  # (the keypad's own words)
+    assert "Chưa rõ kết quả — hỏi lại" in shown, shown[-3000:]  # (the keypad's own words)
     assert "trước khi thử lại" not in shown, shown[-3000:]  # (the server's, for a person who would try again)
     assert ticket(http, first["id"])["status"] == "called"
     assert ticket(http, second["id"])["status"] == "waiting"  # (called once)
     assert "Database outcome unknown" in srv.log()
+
+
+def test_a_keypad_giving_up_on_an_unconfirmed_press_shows_the_counter_as_the_server_has_it(live_server, pg_url, link):
+    """A clerk's "next" whose COMMIT's answer was lost, PostgreSQL out of reach to ask for ASK_SECONDS: the
+    503 ``database_outcome_unknown`` comes after the keypad's ``--retry-seconds``, and it gives up. The call
+    was committed, but the server sent no event of it: the keypad asks for the counter's state before it
+    tells the clerk to check the current number (asking again while PostgreSQL is still out of reach), and
+    shows the number called (it showed the number of before the press, and the clerk, told to check it,
+    pressed again: the next citizen called too)."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    first, second = issue(http, "HT"), issue(http, "HT")
+    with contextlib.closing(keypads(srv)) as started:
+        term = next(started)(1, extra=["--retry-seconds", "1"])
+        term.wait_for(r"Đang chờ: 2")
+        link.arm("after", CALL, then_refuse=True)
+        term.press("\r")
+        try:
+            deadline = time.monotonic() + 15
+            while "Database outcome unknown" not in srv.log():  # (answered: the keypad gives up)
+                assert time.monotonic() < deadline, srv.log()[-3000:]
+                time.sleep(0.05)
+        finally:
+            link.refusing = False  # (PostgreSQL back: the counter's state can be read)
+        shown = term.wait_for(r"Chưa xác nhận được “", timeout=10)
+    assert link.cuts == 1
+    assert ticket(http, first["id"])["status"] == "called"  # (committed)
+    assert ticket(http, second["id"])["status"] == "waiting"
+    assert f"Số hiện tại: {first['display']}" in shown and "Đang chờ: 1" in shown, shown
+    assert "Màn hình vừa cập nhật" in shown, shown
 
 
 @pytest.mark.parametrize("event", ["agent.hello", "print.done"])
