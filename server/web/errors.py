@@ -191,6 +191,21 @@ def fault_site(state):
         return state.sites[state.first_site_id]
 
 
+def site_removed(error: Exception) -> NotFound | None:
+    """``site_unknown`` for an IntegrityError of a write for the request's or event's site removed while
+    the write was on its way (a number asked for at that moment: its rows are gone and a foreign key
+    fails), answered as at any unknown site; else None."""
+    from .app import SITE_KEY
+
+    site_id = request.environ.get(SITE_KEY)
+    if site_id is None or not isinstance(error, (IntegrityError, sqlite3.IntegrityError)):
+        return None
+    with current_app.extensions["queuekiosk"].reads.connect() as conn:
+        if conn.scalar(select(m.sites.c.id).where(m.sites.c.id == site_id)) is None:
+            return NotFound("site_unknown", site=site_id)
+    return None
+
+
 def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
@@ -268,16 +283,8 @@ def register_error_handlers(app):
     @app.errorhandler(IntegrityError)
     @app.errorhandler(sqlite3.IntegrityError)
     def _integrity_error(error: Exception):
-        # a write for a site removed while it was on its way (a number asked for at that moment): its rows
-        # are gone and a foreign key fails; answered as at any unknown site
-        from .app import SITE_KEY
-
-        site_id = request.environ.get(SITE_KEY)
-        if site_id is not None:
-            with current_app.extensions["queuekiosk"].reads.connect() as conn:
-                if conn.scalar(select(m.sites.c.id).where(m.sites.c.id == site_id)) is None:
-                    return _queue_error(NotFound("site_unknown", site=site_id))
-        return _unexpected(error)
+        gone = site_removed(error)
+        return _queue_error(gone) if gone is not None else _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

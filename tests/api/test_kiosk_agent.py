@@ -352,6 +352,32 @@ def test_an_agent_of_a_second_site_prints_that_sites_tickets(agent_server, print
         running.stop()
 
 
+def test_a_print_done_for_a_site_removed_meanwhile_is_answered_as_at_an_unknown_site(agent_server, printer, tmp_path):
+    """A ``print.done`` whose write fails as its site was removed on its way (its rows gone: a foreign key
+    fails; here the site's row deleted by hand and a trigger failing the write) is refused as at any
+    unknown site, as an HTTP request is: its connection dropped, to be told so as it connects again; not
+    answered as a fault of the server (``internal``, a traceback in the server's log)."""
+    add_site_with_agent_kiosk(agent_server)
+    token = kiosk_token_of(agent_server, SITE)["token"]
+    taken = agent_server.session().post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+    assert taken.status_code == 201, taken.text
+    db = sqlite3.connect(agent_server.instance / "queuekiosk.db", isolation_level=None)
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute(
+        "CREATE TRIGGER as_a_foreign_key BEFORE UPDATE OF status ON print_jobs"
+        " BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END"
+    )
+    db.execute("DELETE FROM sites WHERE id = ?", (SITE,))
+    running = Agent(agent_server, printer, tmp_path, token=token, site=SITE).start()
+    try:
+        said = running.wait_log("lost the connection to the server")
+        assert "printed 1001-job1" in said, said
+        assert "A fault of the server, not of the database (print.done)" not in agent_server.log()
+    finally:
+        running.stop()
+        db.close()
+
+
 def test_an_agent_whose_token_is_revoked_says_so_and_stops(agent_server, printer, tmp_path):
     """The kiosk's token revoked while the agent prints: it ends with exit code 2 and one sentence saying
     what to do (it stayed disconnected, saying nothing, for ever)."""
