@@ -119,7 +119,7 @@ class Keypad:
                 self.draw()
                 return
             self.screen.sending = action
-            self.screen.retrying = False
+            self.screen.retrying = self.screen.unconfirmed = False
             self.screen.message = ""
         self.draw()
         threading.Thread(target=self._send, args=(path, body), daemon=True).start()
@@ -149,11 +149,16 @@ class Keypad:
         except GaveUp as gave_up:
             with self._lock:
                 self.screen.sending = None
-                self.screen.retrying = False
-            self._say(
-                gave_up.why or self.t("keypad_gave_up", action=self.t(f"keypad_action_{path.replace('-', '_')}")),
-                "error",
-            )
+                self.screen.retrying = self.screen.unconfirmed = False
+            action = self.t(f"keypad_action_{path.replace('-', '_')}")
+            if gave_up.unconfirmed:  # (a later try's "busy" says nothing of the first); the press may have been
+                # done with no event of it sent (the server's writer raised): the counter's state is asked
+                # first, so that the screen's number is the server's when the clerk is told to check it
+                fresh = self.live.refresh_now()
+                said = self.t("keypad_unconfirmed_gave_up" if fresh else "keypad_unconfirmed_not_fresh", action=action)
+            else:
+                said = gave_up.why or self.t("keypad_gave_up", action=action)
+            self._say(said, "error")
             return
         self._answered(path, response)
         if unstarted and response.status_code in (200, 204):
@@ -173,10 +178,11 @@ class Keypad:
                 else self.t(key, number=ticket.get("display", "?"))
             )
 
-    def _retrying(self, why: str | None) -> None:
+    def _retrying(self, why: str | None, unconfirmed: bool) -> None:
         with self._lock:
             self.screen.retrying = True
             self.screen.retry_reason = why
+            self.screen.unconfirmed = unconfirmed
         self.draw()
 
     def _answered(self, path: str, response) -> None:
@@ -187,7 +193,7 @@ class Keypad:
             pass
         with self._lock:
             self.screen.sending = None
-            self.screen.retrying = False
+            self.screen.retrying = self.screen.unconfirmed = False
             self.screen.retry_reason = None
             if response.status_code == 204:
                 self.screen.ticket = None

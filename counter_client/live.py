@@ -18,6 +18,10 @@ import socketio
 from ..server.core.site_address import socketio_address
 
 REFRESH_AFTER_SECONDS = 0.15  # the events of one action come together: one snapshot after them
+# a keypad that gave up on a press the server could not confirm asks for the counter's state this long,
+# this often, before it tells the clerk to check the current number
+REFRESH_NOW_SECONDS = 5.0
+REFRESH_AGAIN_SECONDS = 0.5
 REFUSED_TOKEN = {"bad_token", "unauthorized", "forbidden_site", "forbidden_role", "site_retired_account"}
 
 
@@ -44,6 +48,7 @@ class LiveLink:
         self._on_token_refused = on_token_refused
         self._lock = threading.Lock()
         self._refresh: threading.Timer | None = None
+        self._handled = threading.Event()  # a counter's snapshot was handled (refresh_now)
         self.sio = socketio.Client(
             reconnection=True,
             reconnection_delay=0.5,
@@ -85,6 +90,22 @@ class LiveLink:
             self._refresh.daemon = True
             self._refresh.start()
 
+    def refresh_now(self, seconds: float = REFRESH_NOW_SECONDS) -> bool:
+        """Ask for a fresh snapshot and wait until it is handled, asking again while the server cannot give
+        it (not connected, its database out of reach) for up to ``seconds``: True once it was, else False."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._handled.clear()
+            try:
+                answer = self.sio.call("subscribe", {"counter": self.counter}, timeout=left)
+            except socketio.exceptions.SocketIOError:
+                answer = None
+            if isinstance(answer, dict) and "error" not in answer:
+                # (its state event came first, but each event is handled in a thread of its own)
+                return self._handled.wait(max(deadline - time.monotonic(), 0))
+            time.sleep(min(REFRESH_AGAIN_SECONDS, max(deadline - time.monotonic(), 0)))
+        return False
+
     def close(self) -> None:
         try:
             self.sio.disconnect()
@@ -120,3 +141,4 @@ class LiveLink:
     def _state(self, snapshot):
         if isinstance(snapshot, dict) and snapshot.get("kind") == "counter":
             self._on_snapshot(snapshot)
+            self._handled.set()

@@ -23,6 +23,7 @@ class Screen:
     sending: str | None = None  # the action on its way
     retrying: bool = False
     retry_reason: str | None = None  # the server's own words when it answered but did nothing
+    unconfirmed: bool = False  # a try was answered database_outcome_unknown: the press may have been done
     message: str = ""
     message_kind: str = "info"
     services: dict = field(default_factory=dict)
@@ -46,9 +47,13 @@ def screen_lines(s: Screen, keys: dict[str, str], t: Callable[..., str]) -> list
     lines.append(RULE)
     if s.sending:
         word = t(f"keypad_action_{s.sending.replace('-', '_')}")
-        lines.append(t("keypad_resending", action=word) if s.retrying else t("keypad_sending", action=word))
-        if s.retrying and s.retry_reason:
-            lines.append("✗ " + s.retry_reason)
+        if s.unconfirmed:  # (sent again with its key: answered as done, or done once; not the server's advice
+            # to check before trying again, meant for a person, nor its "busy" of a later try)
+            lines.append(t("keypad_unconfirmed_resending", action=word))
+        else:
+            lines.append(t("keypad_resending", action=word) if s.retrying else t("keypad_sending", action=word))
+            if s.retrying and s.retry_reason:
+                lines.append("✗ " + s.retry_reason)
     else:
         mark = {"ok": "✓ ", "error": "✗ "}.get(s.message_kind, "")
         lines.append(mark + s.message if s.message else "")

@@ -15,22 +15,34 @@ import requests
 BACKOFF = (0.25, 0.5, 1, 2, 3, 5)
 
 
-class GaveUp(Exception):
-    """No answer within ``retry_seconds``; ``why`` is the server's own reason when it gave one."""
+# the server could not tell whether the press was done (a lost COMMIT, docs/api.md): sent again with its
+# key, it is answered as it was done, or done once
+UNCONFIRMED = "database_outcome_unknown"
 
-    def __init__(self, why: str | None):
+
+class GaveUp(Exception):
+    """No answer within ``retry_seconds``; ``why`` is the server's own reason when it gave one;
+    ``unconfirmed``: a try was answered ``UNCONFIRMED`` (the press may have been done)."""
+
+    def __init__(self, why: str | None, unconfirmed: bool = False):
         super().__init__(why)
         self.why = why
+        self.unconfirmed = unconfirmed
 
 
 def error_message(response) -> str | None:
     """The message of the API's error answer, if ``response`` is one."""
+    return _error(response).get("message")
+
+
+def _error(response) -> dict:
+    """The API's error answer's ``error`` ({} if ``response`` is none)."""
     try:
         data = response.json() if response is not None and response.content else None
     except ValueError:
-        return None
+        return {}
     error = data.get("error") if isinstance(data, dict) else None
-    return error.get("message") if isinstance(error, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 class ActionSender:
@@ -54,12 +66,14 @@ class ActionSender:
             {"Authorization": f"Bearer {token}", "Accept-Language": language, "Accept": "application/json"}
         )
 
-    def send(self, path: str, body: dict, on_retry: Callable[[str | None], None]) -> requests.Response:
-        """The server's answer (below 500) to ``POST .../<path>``; ``on_retry(why)`` before each new
-        try. Raises GaveUp when ``retry_seconds`` pass (or the keypad closes) without one."""
+    def send(self, path: str, body: dict, on_retry: Callable[[str | None, bool], None]) -> requests.Response:
+        """The server's answer (below 500) to ``POST .../<path>``; ``on_retry(why, unconfirmed)`` before
+        each new try (``unconfirmed``: a try was answered ``UNCONFIRMED``). Raises GaveUp when
+        ``retry_seconds`` pass (or the keypad closes) without one."""
         key = str(uuid.uuid4())  # one per press: every retry of this press carries it
         deadline = time.monotonic() + self.retry_seconds
         attempt = 0
+        unconfirmed = False
         while True:
             try:
                 response = self._http.post(
@@ -69,10 +83,12 @@ class ActionSender:
                     return response
             except requests.RequestException:
                 response = None
-            why = error_message(response)  # a server that answers why it did nothing (database full or busy)
+            error = _error(response)
+            why = error.get("message")  # a server that answers why it did nothing (database full or busy)
+            unconfirmed = unconfirmed or error.get("code") == UNCONFIRMED
             if time.monotonic() >= deadline or self._stop.is_set():
-                raise GaveUp(why)
-            on_retry(why)
+                raise GaveUp(why, unconfirmed)
+            on_retry(why, unconfirmed)
             time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
 

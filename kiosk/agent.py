@@ -9,7 +9,8 @@ printer's state on every change (``printer.report``).
 
 Nothing is printed twice: a job is written to the state file as printed before the server
 is told, and a job the server did not confirm is reported again in the next ``agent.hello``
-(after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
+(after a server restart, say), or after a pause with back-off (a ``print.done`` the server did not take:
+its database refusing writes), instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
 it is back. It reconnects by itself: about every 0.5 s while nothing answers at the server's address (for
 30 s from the first such try: a restart), then with back-off. It keeps within what the server lets one
@@ -501,7 +502,8 @@ class KioskAgent:
             self._wake.clear()
 
     def _print_waiting_jobs(self) -> bool:
-        """Print every job the server has for this kiosk; False when the printer cannot go on."""
+        """Print every job the server has for this kiosk; False when the printer cannot go on, or the server
+        did not take a job's ``print.done`` (the loop then waits, with back-off, before asking again)."""
         while True:
             status = self.driver.status()
             # a printer whose last job stopped part-way still answers its status query: it stays
@@ -519,12 +521,17 @@ class KioskAgent:
                 self._stalled = None  # nothing to print: its status query is all there is to know
                 self._report(status)
                 return True
+            told = True
             for job in answer["jobs"]:
                 if not self._print_one(job, status):
                     return False
+                told = self._tell({"job": job["id"], "printed": True}, job_key(job)) and told
+            if not told:  # (its database refusing the write, say): not fetched again at once, which gave
+                # back the same jobs, each skipped as printed and reported again, about twice a second
+                return False
 
     def _print_one(self, job: dict, status: Status) -> bool:
-        key = job_key(job)
+        """``job`` printed, now or before (the journal has it); False when it could not be."""
         if not self.journal.has_printed(job):
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
@@ -535,7 +542,7 @@ class KioskAgent:
                     failed = error
                 else:
                     failed = None
-                    self.journal.mark_printed(key)
+                    self.journal.mark_printed(job_key(job))
             if failed is not None:
                 log.warning("job %s not printed: %s", job["name"], failed)
                 self._stalled = Status(OFFLINE, str(failed))
@@ -545,16 +552,27 @@ class KioskAgent:
             log.info("printed %s", job["name"])
             self._stalled = None
             self._report(status)
-        if self._tell({"job": job["id"], "printed": True}):
-            self.journal.confirmed([key])
         return True
 
-    def _tell(self, done: dict) -> bool:
+    def _tell(self, done: dict, key: int | str | None = None) -> bool:
+        """``print.done``; True once the server took it (``key``, a printed job's, is then confirmed in the
+        journal). A job not taken stays unconfirmed: it is reported again by the next fetch's turn, or
+        the next ``agent.hello``, never printed again."""
         try:
             answer = self._call("print.done", done)
-            return isinstance(answer, dict) and "ok" in answer
         except socketio.exceptions.SocketIOError:
-            return False  # reported again in the next agent.hello
+            return False
+        if isinstance(answer, dict) and "ok" in answer:
+            if key is not None:
+                self.journal.confirmed([key])
+            return True
+        error = answer.get("error") if isinstance(answer, dict) else None
+        log.warning(
+            "the server did not take print.done for job %s (%s); it is reported again later",
+            done["job"],
+            error.get("message") if isinstance(error, dict) else f"answer {answer!r}",
+        )
+        return False
 
     def _report(self, status: Status) -> Status:
         if status != self._reported:

@@ -17,7 +17,7 @@ from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import faults
 from .db import (
@@ -194,9 +194,22 @@ class PostgresGroupWriter:
         info[DEFERRED], info[ROW_ORDER] = [], order
         try:
             self._run_batch(lane, conn, batch, order, results)
-        except Exception:
+        except Exception as error:
             if lane.commit_lost is None:
-                raise  # (else: SQLAlchemy's end of the transaction on the connection lost at the COMMIT)
+                raise
+            if not isinstance(error, (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, OSError)):
+                # a fault of the server once the COMMIT was sent (not SQLAlchemy's end of the transaction on
+                # the lost connection, a PendingRollbackError): said with its traceback, and its callers told
+                # what is known, that it may have been written, not the fault (500: "nothing was done")
+                log.exception(
+                    "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
+                    " its COMMIT was sent: its callers are told the outcome is unknown (it may have been written)",
+                    len(batch),
+                    extra=_sites(batch),
+                )
+                self.lost_commits[UNKNOWN] += 1
+                lane.commit_lost.outcome_unknown = True
+                raise lane.commit_lost from error
         finally:
             if not conn.invalidated:  # (a lost connection's info goes with it)
                 info.pop(ROW_ORDER, None)
@@ -431,8 +444,7 @@ class Gathered:
     def _failed(self, conn, error) -> None:
         if self.database_error is None:
             self.database_error = error
-        if not conn.invalidated and conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None):
-            conn.invalidate(error)
+        _lost(conn, error)
 
     def run(self, conn, run: list) -> tuple[list, tuple | None]:
         """Each job's outcome, and (its place, its error) for the first that failed, or None."""
@@ -512,16 +524,23 @@ def _begin(lane, conn) -> None:
 
 def _first_round_trip(lane, conn, sql: str):
     """``sql`` sent on the batch's connection before any action of it, its cursor. A connection found
-    lost here ran no action of the batch and was sent no COMMIT: ``lane.lost_at_start``, and its
-    callers would hear SQLAlchemy's error of a lost connection (errors.py: 503)."""
-    dbapi_connection = conn.connection.dbapi_connection
+    lost here ran no action of the batch and was sent no COMMIT: ``lane.lost_at_start``."""
     try:
-        return dbapi_connection.execute(sql)
+        return _send(conn, sql)
+    except DBAPIError as error:
+        lane.lost_at_start = error.connection_invalidated
+        raise
+
+
+def _send(conn, sql: str):
+    """``sql`` sent on the batch's own connection, its cursor. A connection found lost by it is raised
+    as SQLAlchemy's error of a lost connection (its callers hear 503, errors.py), the driver's other
+    errors as they are."""
+    try:
+        return conn.connection.dbapi_connection.execute(sql)
     except conn.dialect.loaded_dbapi.Error as error:
-        if not conn.dialect.is_disconnect(error, dbapi_connection, None):
+        if not _lost(conn, error):
             raise
-        conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
-        lane.lost_at_start = True
         raise driver_error(conn, sql, None, error, lost=True) from error
 
 
@@ -538,11 +557,11 @@ def _undo_to_savepoint(lane, conn, provisional: list, tail: str) -> None:
     conn.info[DEFERRED].clear()
     while conn.in_nested_transaction():
         conn.get_nested_transaction().rollback()
-    script, send = f"{_ROLLBACK_TO}; {_RELEASE}; {tail}", conn.connection.dbapi_connection.execute
+    script = f"{_ROLLBACK_TO}; {_RELEASE}; {tail}"
     if tail == "COMMIT":
-        _send_commit(lane, conn, send, script)
+        _send_commit(lane, conn, conn.connection.dbapi_connection.execute, script)
     else:
-        send(script)
+        _send(conn, script)
     if provisional:
         lane.again.extend(undone for undone, _outcome in provisional)
         provisional.clear()
@@ -559,8 +578,6 @@ def _send_commit(lane, conn, send, *args, **kwargs) -> None:
     except Exception as error:
         if lane.xact is None or not _lost(conn, error):
             raise
-        if not conn.invalidated:
-            conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
         # (the driver's own, from a COMMIT sent on the raw connection: wrapped as SQLAlchemy's, a database
         # fault its callers hear as 503, as any other loss)
         lane.commit_lost = (
@@ -569,12 +586,16 @@ def _send_commit(lane, conn, send, *args, **kwargs) -> None:
 
 
 def _lost(conn, error) -> bool:
-    """Whether ``error`` (the driver's, or SQLAlchemy's of it) says ``conn``'s connection is lost."""
+    """Whether ``error`` (the driver's, or SQLAlchemy's of it) says ``conn``'s connection is lost; if so,
+    the connection is invalidated, as SQLAlchemy does: not given out again (and the lanes let theirs go)."""
     if conn.invalidated:
         return True
     dbapi_connection = conn.connection.dbapi_connection
     driver = getattr(error, "orig", error)
-    return dbapi_connection.broken or conn.dialect.is_disconnect(driver, dbapi_connection, None)
+    if not (dbapi_connection.broken or conn.dialect.is_disconnect(driver, dbapi_connection, None)):
+        return False
+    conn.invalidate(error)
+    return True
 
 
 def _refused(lane, job, error, results: list) -> None:

@@ -179,10 +179,48 @@ def _refuse_nul_in_url():
     return None
 
 
+OUTCOME_UNKNOWN = "database_outcome_unknown"
+
+
+def fault_site(state):
+    """The site whose dashboards hear of a database fault: the request's or the event's, or the first
+    one if it was removed meanwhile (the database is the whole installation's)."""
+    try:
+        return state.site
+    except NotFound:
+        return state.sites[state.first_site_id]
+
+
+def site_removed(error: Exception) -> NotFound | None:
+    """``site_unknown`` for an IntegrityError of a write for the request's or event's site removed while
+    the write was on its way (a number asked for at that moment: its rows are gone and a foreign key
+    fails), answered as at any unknown site; else None."""
+    from .app import SITE_KEY
+
+    site_id = request.environ.get(SITE_KEY)
+    if site_id is None or not isinstance(error, (IntegrityError, sqlite3.IntegrityError)):
+        return None
+    with current_app.extensions["queuekiosk"].reads.connect() as conn:
+        if conn.scalar(select(m.sites.c.id).where(m.sites.c.id == site_id)) is None:
+            return NotFound("site_unknown", site=site_id)
+    return None
+
+
 def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
-    server (a query the database refuses as wrong), logged with its traceback."""
+    server (a query the database refuses as wrong), logged with its traceback; ``database_outcome_unknown``
+    for a lost COMMIT PostgreSQL did not tell of (pg_commit.outcome_unknown: it may have been done, so
+    never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
+    failed on the database takes its code from here."""
+    if outcome_unknown(error):
+        log.error(
+            "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
+            " could not tell what became of it. It may have been written (%s: %s).",
+            where,
+            faults.first_line(error),
+        )
+        return OUTCOME_UNKNOWN
     code, news = faults.report(error, where)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
@@ -228,27 +266,15 @@ def register_error_handlers(app):
         ), error.code
 
     def _database_error(error: Exception):  # faults.DATABASE_ERRORS (an IntegrityError has its own, below)
-        state = current_app.extensions["queuekiosk"]
         # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
         # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
-        try:
-            site = state.site
-        except NotFound:  # its site removed meanwhile: the database is the whole installation's
-            site = state.sites[state.first_site_id]
-        if outcome_unknown(error):  # (a lost COMMIT PostgreSQL did not tell of: it may have been done)
-            log.error(
-                "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
-                " could not tell what became of it. It may have been written (%s %s: %s).",
-                request.method,
-                request.path,
-                faults.first_line(error),
-            )
-            return error_response("database_outcome_unknown", 503)
-        code = report_database_fault(error, f"{request.method} {request.path}", site)
+        state = current_app.extensions["queuekiosk"]
+        code = report_database_fault(error, f"{request.method} {request.path}", fault_site(state))
         if code == faults.INTERNAL:
             return error_response(code, 500)
         body, status = error_response(code, 503)
-        body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
+        if code in faults.RETRY_AFTER:  # (not database_outcome_unknown: check first, then try again)
+            body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
 
     for kind in faults.DATABASE_ERRORS:  # SQLAlchemy's, its pool's timeout, the driver's own unwrapped
@@ -257,16 +283,8 @@ def register_error_handlers(app):
     @app.errorhandler(IntegrityError)
     @app.errorhandler(sqlite3.IntegrityError)
     def _integrity_error(error: Exception):
-        # a write for a site removed while it was on its way (a number asked for at that moment): its rows
-        # are gone and a foreign key fails; answered as at any unknown site
-        from .app import SITE_KEY
-
-        site_id = request.environ.get(SITE_KEY)
-        if site_id is not None:
-            with current_app.extensions["queuekiosk"].reads.connect() as conn:
-                if conn.scalar(select(m.sites.c.id).where(m.sites.c.id == site_id)) is None:
-                    return _queue_error(NotFound("site_unknown", site=site_id))
-        return _unexpected(error)
+        gone = site_removed(error)
+        return _queue_error(gone) if gone is not None else _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -33,7 +33,7 @@ from ..core.auth import (
 from ..core.i18n import translate
 from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND, Allowance
 from . import message_queue_check, printing
-from .errors import error_body, refusal_body, report_database_fault
+from .errors import error_body, fault_site, refusal_body, report_database_fault, site_removed
 from .extensions import socketio
 from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
 from .waits import estimator
@@ -119,11 +119,27 @@ def bounded(handler):
             # one) got no answer and logged a TypeError's traceback
             return handler(args[0] if args else None)
         except q.QueueError as error:  # the handler's refusal, as the HTTP API words it
-            if error.code == "site_unknown":  # its site removed (AppState.site): it connects again, to be told so
-                drop_transport(request.sid)
-            return refusal(error)
+            return event_refusal(error)
+        except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged, or a write's outcome
+            # unknown: said as a request's 503 says it (an event left unanswered kept its client waiting); a
+            # write for a site removed meanwhile (an IntegrityError) as at any unknown site, as over HTTP
+            gone = site_removed(error)
+            return event_refusal(gone) if gone is not None else database_refusal(error, request.event["message"])
 
     return counted
+
+
+def event_refusal(error: q.QueueError) -> dict:
+    """The answer of an event refused with ``error``; its site removed (AppState.site), the connection is
+    dropped: it connects again, to be told so."""
+    if error.code == "site_unknown":
+        drop_transport(request.sid)
+    return refusal(error)
+
+
+def database_refusal(error: Exception, where: str) -> dict:
+    """The answer of an event that failed on the database (errors.report_database_fault's code)."""
+    return {"error": error_body(report_database_fault(error, where, fault_site(app_state())), "vi")}
 
 
 def drop_transport(sid: str) -> None:
@@ -674,8 +690,8 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return refusal(error)
-    except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged: said as a request's 503 says it
-        return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
+    except faults.DATABASE_ERRORS as error:  # (named with the room's kind)
+        return database_refusal(error, f"subscribe {kind}")
     rooms.add(room)
     join_room(room)
     if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again

@@ -14,12 +14,10 @@ from ...printers import jobs
 from ...printers.content import for_every_agent
 from ...printers.drivers import PRINTER_STATES, Status
 from ..core import engine as q
-from ..core import faults
 from ..core.auth import may_act_as_kiosk, may_use_site, require_role
 from ..core.i18n import Phrase
 from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND
 from . import printing
-from .errors import error_body, report_database_fault
 from .extensions import socketio
 from .realtime import agents, app_state, bounded, principals, refusal
 
@@ -47,8 +45,6 @@ def on_agent_hello(data):
             state.write(jobs.finish_reported, job, printer_id=printer.id)
     except q.QueueError as error:
         return refusal(error)
-    except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
-        return {"error": error_body(report_database_fault(error, "agent.hello", site), "vi")}
     agents[request.sid] = (site.id, printer.id)
     join_room(printing.agent_room(site, printer.id))
     return {

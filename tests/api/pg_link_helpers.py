@@ -146,8 +146,11 @@ class CommitCutLink(_Link):
     cuts the first connection that sends a COMMIT (a simple Query 'Q' one of whose statements is
     COMMIT, or a Parse 'P' of COMMIT): ``after`` PostgreSQL answered the COMMIT (it committed, before
     any question on another connection; its answer never reaches the client), or ``before`` it
-    reached PostgreSQL (which rolls back as the session ends). The client sees its connection closed;
-    PostgreSQL sees the end of its input. Other connections, and new ones, go through."""
+    reached PostgreSQL (which rolls back as the session ends), or ``hold``: the COMMIT never reaches
+    PostgreSQL, whose end of the connection is kept open (its session still in the transaction, as
+    when a client vanished without a word) until PostgreSQL ends it (``held_ended``). The client sees
+    its connection closed; PostgreSQL sees the end of its input (held: nothing). Other connections, and new
+    ones, go through."""
 
     _NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: the client's startup goes on after them
 
@@ -157,18 +160,33 @@ class CommitCutLink(_Link):
         self._then_refuse = False
         self.cuts = 0
         self.refusing = False  # new connections closed at once (PostgreSQL out of reach for the asking)
+        self.held_ended = threading.Event()  # PostgreSQL ended a session held open (``hold``)
+        self._then_cut = self.cut_next = ""  # (arm's then_cut; cut_next: armed by a cut)
         self._lock = threading.Lock()
         super().__init__(target)
 
-    def arm(self, when: str, sql_holds: str = "", times: int = 1, then_refuse: bool = False) -> None:
-        """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL)
-        whose transaction's statements (since the connection's last COMMIT or ROLLBACK, prepared ones
-        by their SQL) hold ``sql_holds`` (e.g. "RELEASE SAVEPOINT": the group writer's; "INSERT INTO
-        tickets": a ticket's, not a background loop's or the delivery worker's). ``then_refuse``: once cut, new connections are refused
-        (``refusing``) until told otherwise."""
-        assert when in ("after", "before")
+    def arm(
+        self,
+        when: str,
+        sql_holds: str = "",
+        times: int = 1,
+        then_refuse: bool = False,
+        at: str = "COMMIT",
+        then_cut: str = "",
+    ) -> None:
+        """Cut at the next ``times`` COMMITs (``when``: "after" or "before" each reaches PostgreSQL, or
+        "hold" it back with PostgreSQL's end kept open) whose transaction's statements (since the
+        connection's last COMMIT or ROLLBACK, prepared ones by their SQL) hold ``sql_holds`` (e.g.
+        "RELEASE SAVEPOINT": the group writer's; "INSERT INTO tickets": a ticket's, not a background
+        loop's or the delivery worker's). ``at``: another statement to cut at instead of the COMMIT
+        (e.g. "ROLLBACK TO SAVEPOINT qk_action"; "before" only). ``then_refuse``: once cut, new
+        connections are refused (``refusing``) until told otherwise. ``then_cut``: once cut, the next
+        statement that holds it, on any connection, is cut before it reaches PostgreSQL (e.g.
+        "pg_xact_status": the server's question about the lost COMMIT fails, at once)."""
+        assert when in ("after", "before", "hold") and (at == "COMMIT" or when == "before")
         with self._lock:
-            self.armed, self.times, self._then_refuse = (when, sql_holds), times, then_refuse
+            self.armed, self.times, self._then_refuse = (when, sql_holds, at.upper()), times, then_refuse
+            self._then_cut, self.cut_next = then_cut, ""
 
     def _joined(self, client: socket.socket) -> None:
         if self.refusing:
@@ -177,10 +195,13 @@ class CommitCutLink(_Link):
             return
         upstream = socket.create_connection(self.target)
         committing = threading.Event()  # (set by _up as it forwards a COMMIT it cuts after)
-        threading.Thread(target=self._up, args=(client, upstream, committing), daemon=True).start()
-        threading.Thread(target=self._down, args=(client, upstream, committing), daemon=True).start()
+        holding = threading.Event()  # (set by _up as it holds a COMMIT back: _down keeps PostgreSQL's end)
+        threading.Thread(target=self._up, args=(client, upstream, committing, holding), daemon=True).start()
+        threading.Thread(target=self._down, args=(client, upstream, committing, holding), daemon=True).start()
 
-    def _up(self, client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
+    def _up(
+        self, client: socket.socket, upstream: socket.socket, committing: threading.Event, holding: threading.Event
+    ) -> None:
         reader = client.makefile("rb")
         transaction: dict = {"prepared": {}, "sql": []}  # this connection's statements since its last end
         try:
@@ -206,9 +227,12 @@ class CommitCutLink(_Link):
                     committing.set()
                     upstream.sendall(head + body)
                     continue
+                if when == "hold":
+                    holding.set()
                 client.shutdown(socket.SHUT_RDWR)  # the client hears nothing more: its connection is lost
                 client.close()
-                upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads what came, then the end
+                if when == "before":
+                    upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads what came, then the end
                 return
         except OSError:
             pass
@@ -224,34 +248,40 @@ class CommitCutLink(_Link):
             sql = transaction["prepared"].get(body.split(b"\0")[1].decode(), "")
         else:
             return None
+        with self._lock:
+            if self.cut_next and self.cut_next in sql:
+                self.cut_next = ""
+                return "before"
         statements = [part.strip().upper() for part in sql.split(";")]
         transaction["sql"].append(sql)
-        if "COMMIT" not in statements:
-            if "ROLLBACK" in statements:
-                transaction["sql"].clear()
-            return None
-        sql, transaction["sql"] = " ".join(transaction["sql"]), []
+        held = " ".join(transaction["sql"])
+        if "COMMIT" in statements or "ROLLBACK" in statements:
+            transaction["sql"].clear()
         with self._lock:
             if self.armed is None:
                 return None
-            when, holds = self.armed
-            if holds not in sql:
+            when, holds, at = self.armed
+            if at not in statements or holds not in held:
                 return None
             self.times -= 1
             if not self.times:
                 self.armed = None
             self.cuts += 1
             self.refusing = self._then_refuse
+            self.cut_next = self._then_cut
             return when
 
     # PostgreSQL's CommandComplete of a COMMIT; its ReadyForQuery (the query's end, had it not committed)
     _ANSWERED = (b"C\x00\x00\x00\x0bCOMMIT\x00", b"Z\x00\x00\x00\x05")
 
-    @staticmethod
-    def _down(client: socket.socket, upstream: socket.socket, committing: threading.Event) -> None:
+    def _down(
+        self, client: socket.socket, upstream: socket.socket, committing: threading.Event, holding: threading.Event
+    ) -> None:
         answer = b""  # PostgreSQL's answers since the COMMIT was forwarded: never the client's
         try:
             while data := upstream.recv(65536):
+                if holding.is_set():  # (the client is gone: PostgreSQL's end stays open until it ends)
+                    continue
                 if not committing.is_set():
                     client.sendall(data)
                     continue
@@ -263,6 +293,8 @@ class CommitCutLink(_Link):
                     upstream.shutdown(socket.SHUT_WR)  # PostgreSQL reads the end (its session ends)
         except OSError:
             pass
+        if holding.is_set():  # (PostgreSQL ended the held session)
+            self.held_ended.set()
         _shut(client, upstream)
         for end in (client, upstream):
             end.close()

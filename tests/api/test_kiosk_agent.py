@@ -352,6 +352,32 @@ def test_an_agent_of_a_second_site_prints_that_sites_tickets(agent_server, print
         running.stop()
 
 
+def test_a_print_done_for_a_site_removed_meanwhile_is_answered_as_at_an_unknown_site(agent_server, printer, tmp_path):
+    """A ``print.done`` whose write fails as its site was removed on its way (its rows gone: a foreign key
+    fails; here the site's row deleted by hand and a trigger failing the write) is refused as at any
+    unknown site, as an HTTP request is: its connection dropped, to be told so as it connects again; not
+    answered as a fault of the server (``internal``, a traceback in the server's log)."""
+    add_site_with_agent_kiosk(agent_server)
+    token = kiosk_token_of(agent_server, SITE)["token"]
+    taken = agent_server.session().post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+    assert taken.status_code == 201, taken.text
+    db = sqlite3.connect(agent_server.instance / "queuekiosk.db", isolation_level=None)
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute(
+        "CREATE TRIGGER as_a_foreign_key BEFORE UPDATE OF status ON print_jobs"
+        " BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END"
+    )
+    db.execute("DELETE FROM sites WHERE id = ?", (SITE,))
+    running = Agent(agent_server, printer, tmp_path, token=token, site=SITE).start()
+    try:
+        said = running.wait_log("lost the connection to the server")
+        assert "printed 1001-job1" in said, said
+        assert "A fault of the server, not of the database (print.done)" not in agent_server.log()
+    finally:
+        running.stop()
+        db.close()
+
+
 def test_an_agent_whose_token_is_revoked_says_so_and_stops(agent_server, printer, tmp_path):
     """The kiosk's token revoked while the agent prints: it ends with exit code 2 and one sentence saying
     what to do (it stayed disconnected, saying nothing, for ever)."""
@@ -458,6 +484,52 @@ def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printe
         wait_job(agent_server.session(), ticket["id"], "printed")
     finally:
         running.stop()
+
+
+def test_a_print_done_the_database_refuses_is_reported_again_with_back_off_and_nothing_prints_twice(
+    live_server, config_variant, printer, tmp_path
+):
+    """The server's database refuses print.done's write while its reads work (here a trigger fails a job's
+    update to printed; in life a full disk, a lock held for long): the agent reports the job again with
+    back-off (it fetched the same job back at once, skipped it as printed and reported it again, about
+    twice a second: a status query, a fetch and a failing write a turn, for as long as the fault lasted),
+    prints a ticket issued meanwhile, and prints nothing twice; the jobs are marked printed once the
+    database takes the write."""
+    config = config_variant()
+    config["printers"] = [
+        {"id": "kiosk-1", "driver": "agent", "check_seconds": 30, "retry_seconds": 5, "form": "compact"}
+    ]
+    srv = live_server(config)
+    http = srv.session()
+    db = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
+    db.execute(
+        "CREATE TRIGGER refuse_printed BEFORE UPDATE OF status ON print_jobs WHEN NEW.status = 'printed'"
+        " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    )
+    running = Agent(srv, printer, tmp_path, backoff="1,3").start()
+    try:
+        wait_printer_state(srv, "ready")
+        first = issue(http, "HT", kiosk="kiosk-1")
+        assert printed_urls(printer, 1, running) == [first["track_url"]]
+        deadline = time.monotonic() + 10
+        while "(print.done)" not in srv.log():  # (the write refused: a fault of the server, to its log)
+            assert time.monotonic() < deadline, srv.log()[-3000:]
+            time.sleep(0.05)
+        asked = printer.queries
+        time.sleep(5)
+        # asked 1 s, then 3 s apart (two queries a time: online? paper?); before: about 28 queries
+        assert printer.queries - asked <= 2 * 2, running.log()
+        second = issue(http, "CT", kiosk="kiosk-1")
+        assert printed_urls(printer, 2, running)[1] == second["track_url"]
+        db.execute("DROP TRIGGER refuse_printed")
+        for ticket in (first, second):
+            wait_job(http, ticket["id"], "printed")
+        time.sleep(1)  # time enough for a second copy, were one coming
+        assert len(printer.jobs) == 2, running.log()
+        assert "the server did not take print.done" in running.log()
+    finally:
+        running.stop()
+        db.close()
 
 
 def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_server, printer, tmp_path):

@@ -8,18 +8,20 @@ the COMMIT to the machine's PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import gevent
 import pytest
 from api_helpers import assert_error, issue
 from group_commit_helpers import numbers_by_service, together
+from keypad_helpers import keypads, ticket
 from pg_link_helpers import CommitCutLink, CuttableLink
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from queuekiosk.server.core import engine as q
-from queuekiosk.server.core import outbox, pg_writer
+from queuekiosk.server.core import faults, outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.engine.prepared import Prepared
 from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, SERVER, UNKNOWN, XACT, commit_outcome
@@ -38,8 +40,29 @@ def link():
     link.close()
 
 
+def through_link(live_server, pg_url: str, link: CommitCutLink, config=None):
+    """A live server on PostgreSQL through ``link``, its lapse loop held off (its UPDATE of tickets,
+    every 30 s, could take a cut meant for a clerk's call)."""
+    url = pg_url.replace(":5432/", f":{link.port}/")
+    return live_server(config, env={"QUEUEKIOSK_DATABASE_URL": url, "QUEUEKIOSK_LAPSE_SECONDS": "3600"})
+
+
+def issued_once_through_a_cut(live_server, pg_url: str, link: CommitCutLink, when: str):
+    """A live server through ``link`` whose second ticket's COMMIT is cut ``when`` (arm's): the ticket is
+    issued all the same, 1002, once. The server, and the session that took the tickets."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    link.arm(when, TICKET)
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+    assert link.cuts == 1
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1002
+    return srv, http
+
+
 def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    srv = through_link(live_server, pg_url, link)
     http = srv.session()
     keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
     assert issue(http, "HT")["number"] == 1001
@@ -72,16 +95,7 @@ def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refuse
     """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
     runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
     citizen hears 503 and the number is the next ticket's."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
-    http = srv.session()
-    assert issue(http, "HT")["number"] == 1001
-
-    link.arm("before", TICKET)
-    ticket = http.post("/api/v1/tickets", json={"service": "HT"})
-    assert link.cuts == 1
-    assert ticket.status_code == 201, ticket.text
-    assert ticket.json()["number"] == 1002
-
+    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "before")
     link.arm("before", TICKET, times=2)
     assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
     assert link.cuts == 3
@@ -95,7 +109,7 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     """The COMMIT reached PostgreSQL, but the server cannot reach it to ask (a few seconds): the citizen
     hears 503 ``database_outcome_unknown`` (it may have been done: check before trying again), not
     "busy, nothing was changed"; the number was indeed used."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+    srv = through_link(live_server, pg_url, link)
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
     link.arm("after", TICKET, then_refuse=True)
@@ -109,6 +123,105 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert "PostgreSQL could not tell" in log
     assert "its callers are told the outcome is unknown (it may have been written)" in log
     assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
+
+
+def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live_server, pg_url, link):
+    """The COMMIT never reaches PostgreSQL, whose session stays open in the transaction (a client gone
+    without a word, PostgreSQL not yet told): asked, PostgreSQL says the transaction is in progress. Its
+    session is ended (pg_terminate_backend of that process and transaction), the transaction then rolled
+    back, and the batch runs again: the citizen gets the next number, once (not 503 after ASK_SECONDS
+    of "in progress")."""
+    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "hold")
+    assert link.held_ended.wait(5)  # (the held session was ended by the server's question)
+    assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
+    log = srv.log()
+    assert log.count("PostgreSQL says it rolled back: it runs again on a fresh connection") == 1, log[-3000:]
+
+
+def test_a_keypad_press_whose_commit_postgresql_could_not_tell_of_is_sent_again_and_done_once(
+    live_server, pg_url, link
+):
+    """A clerk's "next" at the keypad whose COMMIT's answer was lost, and the server's question about it
+    cut too: 503 ``database_outcome_unknown``. The keypad sends the press again with its Idempotency-Key
+    (the server answers a press it did with its first answer): meanwhile it says so, not the server's
+    "check before trying again" (it showed that while it tried again by itself). The call is made once."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    first, second = issue(http, "HT"), issue(http, "HT")
+    with contextlib.closing(keypads(srv)) as started:
+        term = next(started)(1)
+        term.wait_for(r"Đang chờ: 2")
+        link.arm("after", CALL, then_cut="pg_xact_status")
+        term.press("\r")
+        term.wait_for(rf"Đã gọi số {first['display']}", timeout=15)
+        shown = term.output
+    assert link.cuts == 1
+    assert "Chưa rõ kết quả — hỏi lại" in shown, shown[-3000:]  # (the keypad's own words)
+    assert "trước khi thử lại" not in shown, shown[-3000:]  # (the server's, for a person who would try again)
+    assert ticket(http, first["id"])["status"] == "called"
+    assert ticket(http, second["id"])["status"] == "waiting"  # (called once)
+    assert "Database outcome unknown" in srv.log()
+
+
+def test_a_keypad_giving_up_on_an_unconfirmed_press_shows_the_counter_as_the_server_has_it(live_server, pg_url, link):
+    """A clerk's "next" whose COMMIT's answer was lost, PostgreSQL out of reach to ask for ASK_SECONDS: the
+    503 ``database_outcome_unknown`` comes after the keypad's ``--retry-seconds``, and it gives up. The call
+    was committed, but the server sent no event of it: the keypad asks for the counter's state before it
+    tells the clerk to check the current number (asking again while PostgreSQL is still out of reach), and
+    shows the number called (it showed the number of before the press, and the clerk, told to check it,
+    pressed again: the next citizen called too)."""
+    srv = through_link(live_server, pg_url, link)
+    http = srv.session()
+    first, second = issue(http, "HT"), issue(http, "HT")
+    with contextlib.closing(keypads(srv)) as started:
+        term = next(started)(1, extra=["--retry-seconds", "1"])
+        term.wait_for(r"Đang chờ: 2")
+        link.arm("after", CALL, then_refuse=True)
+        term.press("\r")
+        try:
+            deadline = time.monotonic() + 15
+            while "Database outcome unknown" not in srv.log():  # (answered: the keypad gives up)
+                assert time.monotonic() < deadline, srv.log()[-3000:]
+                time.sleep(0.05)
+        finally:
+            link.refusing = False  # (PostgreSQL back: the counter's state can be read)
+        shown = term.wait_for(r"Chưa xác nhận được “", timeout=10)
+    assert link.cuts == 1
+    assert ticket(http, first["id"])["status"] == "called"  # (committed)
+    assert ticket(http, second["id"])["status"] == "waiting"
+    assert f"Số hiện tại: {first['display']}" in shown and "Đang chờ: 1" in shown, shown
+    assert "Màn hình vừa cập nhật" in shown, shown
+
+
+@pytest.mark.parametrize("event", ["agent.hello", "print.done"])
+def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_done(
+    live_server, pg_url, link, config_variant, sio_client, event
+):
+    """Over Socket.IO as over HTTP: a kiosk agent's report of a job printed (``agent.hello``'s jobs
+    printed unconfirmed, ``print.done``) whose write lost its COMMIT, PostgreSQL out of reach to ask, is
+    answered ``database_outcome_unknown`` (it may have been done), in Vietnamese and English, not
+    ``database_busy`` ("nothing was changed"; agent.hello's before), nor left unanswered (print.done's
+    before: the agent waited out its call)."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}]
+    srv = through_link(live_server, pg_url, link, config)
+    issue(srv.session(), "HT", kiosk="kiosk-1")  # (a job for the agent's printer)
+    agent = sio_client(srv, auth={"token": srv.kiosk_token()})
+    assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)["ok"] is True
+    (job,) = agent.sio.call("print.fetch", {}, timeout=5)["jobs"]
+    link.arm("after", "UPDATE print_jobs SET status", then_refuse=True)
+    report = (
+        {"kiosk": "kiosk-1", "printed": [job["key"]]} if event == "agent.hello" else {"job": job["id"], "printed": True}
+    )
+    answer = agent.sio.call(event, report, timeout=15)
+    link.refusing = False
+    assert link.cuts == 1
+    error = answer["error"]
+    assert error["code"] == "database_outcome_unknown", answer
+    assert "có thể đã được thực hiện" in error["message"]
+    assert "may have been done" in error["translations"]["en"]["message"]
+    log = srv.log()
+    assert f"It may have been written ({event}: " in log and "Nothing was written" not in log, log[-3000:]
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
@@ -141,6 +254,13 @@ def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_o
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
 
 
+def issue_then_fail(conn, site, service, **kwargs):
+    """Issuing's action that fails once it issued (PostgreSQL refuses its next statement)."""
+    outcome = q.issue(conn, site, service, **kwargs)
+    _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+    return outcome
+
+
 def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_ticket_once(
     make_queue, config, migrated_pg_url, pg_group_writer, link
 ):
@@ -153,11 +273,6 @@ def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_
     code = next(iter(queue.site.service_ids))
     assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
 
-    def issue_then_fail(conn, site, service, **kwargs):
-        outcome = q.issue(conn, site, service, **kwargs)
-        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
-        return outcome
-
     link.arm("before", WRITERS)
     jobs = [(outbox.recording(q.issue), (code,)) for _ in range(5)] + [(issue_then_fail, (code,))]
     results = together(writer, queue.site, jobs)
@@ -168,6 +283,39 @@ def test_a_batch_ended_by_a_failed_action_and_cut_before_its_commit_issues_each_
     assert numbers_by_service(queue)[code] == list(range(start, start + 6))  # the warm-up's and five
     assert sorted(r.ticket["number"] for r in results[:-1]) == list(range(start + 1, start + 6))
     assert writer.lost_commits == {ROLLED_BACK: 1}
+
+
+def _read_one(conn, site):
+    """An action that is not issuing's: it runs one at a time, after a gathered run of tickets."""
+    return conn.execute(text("SELECT 1")).scalar()
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
+def test_a_batch_whose_connection_is_lost_going_back_to_a_savepoint_tells_its_callers_busy(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, careful
+):
+    """A failed action in the middle of a batch: the batch goes back to its savepoint and sets the next
+    (no COMMIT). The connection lost there, nothing of the batch happened: every caller hears the loss
+    as a lost connection (SQLAlchemy's, 503 ``database_busy``), not the driver's own error (500), and
+    the writer goes on with a fresh connection."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the lane connected)
+
+    lane.careful = 1 if careful else 0
+    link.arm("before", at="ROLLBACK TO SAVEPOINT qk_action")
+    jobs = [(q.issue, (code,)), (issue_then_fail, (code,)), (q.issue, (code,)), (_read_one, ())]
+    results = together(writer, queue.site, jobs)
+    assert link.cuts == 1
+    assert all(isinstance(r, DBAPIError) and faults.kind_of(r) == "database_busy" for r in results), results
+    # found lost by the statements going back to the savepoint themselves (not by the transaction's
+    # rollback after them, which happened to give the same code)
+    assert all("ROLLBACK TO SAVEPOINT qk_action" in str(r) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == [start]  # (none of the cut batch's)
+    assert together(writer, queue.site, [(q.issue, (code,))])[0].ticket["number"] == start + 1
 
 
 def test_a_batch_rolled_back_at_its_commit_after_its_callers_gave_up_is_not_run_again(
@@ -205,11 +353,6 @@ def test_a_batch_whose_callers_waited_behind_another_is_not_run_again_past_their
     def sleep_then_issue(conn, site, service, **kwargs):
         gevent.sleep(1.2)  # (a slow action: the lane's next batch waits)
         return q.issue(conn, site, service, **kwargs)
-
-    def issue_then_fail(conn, site, service, **kwargs):
-        outcome = q.issue(conn, site, service, **kwargs)
-        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
-        return outcome
 
     link.arm("before", "ROLLBACK TO")  # (the COMMIT after a failed action: the second batch's only)
     slow = gevent.spawn(together, writer, queue.site, [(sleep_then_issue, (code,))])
