@@ -818,3 +818,15 @@ def test_psql_s_own_refusal_and_a_newer_server_s_setting_are_named(live_server, 
     unknown = subprocess.run(["psql", "-X", "-q", pg_url], input="\\0912345678\n", capture_output=True, text=True)
     assert pg_replace.shown(unknown.stderr) == "invalid command \\…", unknown.stderr
     goes_on_after(srv, kept)
+
+
+def test_a_function_s_message_is_hidden_on_a_server_speaking_vietnamese():
+    """PL/pgSQL's own words are translated (plpgsql-15.mo's "Hàm PL/pgSQL %s dòng %d tại %s"), its statement's
+    name not: a function's RAISE or ASSERT is known by it on a server whose lc_messages is Vietnamese too."""
+    for statement in ("RAISE", "ASSERT"):
+        words = (
+            "ERROR:  CCCD 00109901234y is not 12 digits\n"
+            f"CONTEXT:  Hàm PL/pgSQL citizen_cccd_ok(text) dòng 1 tại {statement}\n"
+            'COPY citizen_ids, line 1: "1\t00109901234y"'
+        )
+        assert (pg_replace.shown(words), pg_replace.by_function(words)) == ("ERROR:  …", True), statement
