@@ -152,9 +152,11 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
     last = ending(key) + f"\\echo {token}\n".encode()
     with tempfile.TemporaryFile() as psql_out, tempfile.TemporaryFile() as psql_said:
         with tempfile.TemporaryFile() as restore_said:
-            # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it)
+            # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it;
+            # a warning's CONTEXT too: a function's warning, its message's lines left out, may quote a value
+            # whose second line reads as an error's)
             psql = subprocess.Popen(
-                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *connection],
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "SHOW_CONTEXT=always", *connection],
                 stdin=subprocess.PIPE,
                 stdout=psql_out,
                 stderr=psql_said,

@@ -610,6 +610,11 @@ CITIZEN_CARDS = (
     " END IF; RETURN true; END $$",
     "CREATE TABLE citizen_ids (id int PRIMARY KEY, cccd text CHECK (citizen_cccd_ok(cccd)))",
     "INSERT INTO citizen_ids VALUES (1, '001099012347')",
+    # (a check of one's own in a function that warns first, quoting a value whose second line reads as an error)
+    "CREATE FUNCTION citizen_noted(cccd text, note text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN"
+    " IF cccd !~ '^[0-9]{12}$' THEN RAISE WARNING 'note: %', note; RETURN false; END IF; RETURN true; END $$",
+    "CREATE TABLE citizen_notes (id int PRIMARY KEY, cccd text, note text, CHECK (citizen_noted(cccd, note)))",
+    "INSERT INTO citizen_notes VALUES (1, '001099012348', E'first\\nERROR:  0912345677')",
 )
 # a row of the backup changed (same length: the archive stays readable), and what PostgreSQL then says
 BROKEN_ROWS = {
@@ -627,13 +632,15 @@ BROKEN_ROWS = {
     ),
     "no partition": (b"0987654321\n", b"0987654320\n", 'no partition of relation "citizen_visits" found for row'),
     "a function's own message": (b"\t001099012347\n", b"\t00109901234y\n", "ERROR:  …"),
+    "a function's warning first": (b"\t001099012348\t", b"\t00109901234z\t", "ERROR:  …"),
 }
 # what the sentence says of psql's words: its own (below), or a function's, not shown
-SAID_OF_WORDS = {
-    "a function's own message": ": psql stopped at an error raised by a function in the database; its message is not"
+IN_FUNCTION = (
+    ": psql stopped at an error raised by a function in the database; its message is not"
     " shown, as it may hold a citizen's data (PostgreSQL's own log has it): check the functions the backup's"
     " constraints, indexes or views call; nothing was changed"
-}
+)
+SAID_OF_WORDS = {"a function's own message": IN_FUNCTION, "a function's warning first": IN_FUNCTION}
 
 
 def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_url, tmp_path):
