@@ -837,3 +837,22 @@ def test_a_function_s_message_is_hidden_on_a_server_speaking_vietnamese():
             'COPY citizen_ids, line 1: "1\t00109901234y"'
         )
         assert (pg_replace.shown(words), pg_replace.by_function(words)) == ("ERROR:  …", True), statement
+
+
+def test_the_restore_s_own_drop_refused_by_an_owner_is_named(live_server, owned_pg_url, tmp_path):
+    """A table the server's role may not drop (the schema not its, as public is not on PostgreSQL 14 and
+    earlier, and the table made by the superuser): the restore's own drop of the tables, in PL/pgSQL, is
+    refused in PostgreSQL's words, shown as they are (not taken for a function's own words)."""
+    as_superuser = "postgresql://postgres@" + owned_pg_url.split("@", 1)[1]
+    role = owned_pg_url.split("//", 1)[1].split("@", 1)[0]
+    made_in(as_superuser, "ALTER SCHEMA public OWNER TO postgres", f'GRANT CREATE ON SCHEMA public TO "{role}"')
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": owned_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(as_superuser, "CREATE TABLE not_ours (x int)")
+    said, words = refused_and_unchanged(srv, owned_pg_url, dump)
+    assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+    assert words == "ERROR:  must be owner of table not_ours", words
+    goes_on_after(srv, kept)
