@@ -79,7 +79,9 @@ def shown(words: str) -> str:
 
 def by_function(words: str) -> bool:
     """Whether the error psql stopped at (the first: see shown) was raised in a function of the database,
-    not one of the restore's own: its message is then not shown."""
+    not one of the restore's own, or came after a function's warning (psql runs with SHOW_CONTEXT=always:
+    the warning's CONTEXT follows its message, whose lines may read as an error's): its message is then not
+    shown."""
     lines = words.splitlines()
     for number, line in enumerate(lines):
         if primary := _PRIMARY.match(line):
