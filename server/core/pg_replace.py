@@ -103,17 +103,19 @@ INSERT INTO pg_temp.queuekiosk_commit_guard VALUES (1);
 def ending(key: str) -> bytes:
     """The restore's own COMMIT, the one the guard lets through. It reads the guard's table (ON COMMIT DROP):
     after a ROLLBACK in the backup's SQL it is gone, and the ending fails: not reported as restored. First
-    psql's query buffer cleared (\\r): a backup ending in a statement it left unfinished (an open parenthesis,
-    BEGIN ATOMIC) would take the check and COMMIT into it, while psql still ran the \\echo after them, and the
-    connection's end then rolled everything back; the unfinished statement is dropped. Then error stopping on
-    again and the output back: a psql older than 15.14 lets the backup's SQL run psql's own commands (later
-    ones refuse them until pg_restore's \\unrestrict), and with stopping turned off an aborted transaction's
-    COMMIT rolls back without an error, and psql would go on to say restored (not all of it: with
-    ON_ERROR_ROLLBACK on too, failed statements are skipped and the rest committed; the docs say to update
-    psql)."""
+    error stopping on again and the output back: a psql older than 15.14 lets the backup's SQL run psql's own
+    commands (later ones refuse them until pg_restore's \\unrestrict), and with stopping turned off an aborted
+    transaction's COMMIT rolls back without an error, and psql would go on to say restored (not all of it:
+    with ON_ERROR_ROLLBACK on too, failed statements are skipped and the rest committed; the docs say to
+    update psql). Then what psql still holds of the backup's SQL sent (\\g), as psql sends it when its input
+    ends: psql holds statements unsent while it reads them as inside parentheses or a BEGIN ATOMIC body, and a
+    genuine backup can end so (a function's body naming a column "begin", which psql takes for a BEGIN), or an
+    edited one in a statement left unfinished, which then fails rather than take the check and COMMIT into
+    it. A statement, not a bare ";", before the \\g: on an empty buffer \\g sends the statement before
+    again, and an empty query right after a COPY's rows ends psql's reading of its input (psql 15)."""
     setting = f"set_config('queuekiosk.restore_complete', {_literal(key)}, true)"
     check = f"SELECT count({setting}) FROM pg_temp.queuekiosk_commit_guard;\nCOMMIT;\n"
-    return ("\\r\n\\o\n\\set ON_ERROR_STOP 1\n" + check).encode()
+    return ("\\o\n\\set ON_ERROR_STOP 1\nSELECT;\n\\g\n" + check).encode()
 
 
 # a name as PostgreSQL writes it in SQL and in its messages: quoted ("Báo cáo", a "" for a ") when it must be
@@ -150,9 +152,11 @@ def replace_database(connection: list[str], source: Path, env: dict) -> None:
     last = ending(key) + f"\\echo {token}\n".encode()
     with tempfile.TemporaryFile() as psql_out, tempfile.TemporaryFile() as psql_said:
         with tempfile.TemporaryFile() as restore_said:
-            # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it)
+            # (-X: no ~/.psqlrc; each one's words to a file, never an unread pipe that could fill up and stall it;
+            # a warning's CONTEXT too: a function's warning, its message's lines left out, may quote a value
+            # whose second line reads as an error's)
             psql = subprocess.Popen(
-                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *connection],
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "SHOW_CONTEXT=always", *connection],
                 stdin=subprocess.PIPE,
                 stdout=psql_out,
                 stderr=psql_said,

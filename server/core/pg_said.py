@@ -21,8 +21,8 @@ DEPENDENTS = "queuekiosk: objects not in the backup depend on its tables"
 # the restore's own guard (pg_replace's), refusing a COMMIT in the backup's SQL
 EARLY_COMMIT = "queuekiosk: the backup's SQL tried to commit before its end"
 
-# the primary line of the error psql stopped at (ON_ERROR_STOP: the only one), as psql prints it (English: no
-# Vietnamese translation of PostgreSQL's messages exists)
+# the primary line of the error psql stopped at (ON_ERROR_STOP: the only one), as psql prints it (English:
+# PostgreSQL's own messages have no Vietnamese translation, only PL/pgSQL's have)
 _PRIMARY = re.compile(r"^(ERROR|FATAL|PANIC):  (.*)$")
 # a quoted part of a message that names an object: the word before it says what it is
 _NAMED = re.compile(
@@ -32,8 +32,12 @@ _NAMED = re.compile(
 # a line of the error's CONTEXT naming a function whose message may be its own words, a row's value unquoted
 # in them (PL/pgSQL's RAISE EXCEPTION 'CCCD % …', v, or ASSERT; a SQL function; PL/Python's, PL/Perl's, …);
 # not PL/pgSQL's other lines, a statement of it failing in PostgreSQL's own words (the restore's own DROP: "must
-# be owner of table …"); a value's line that reads so only hides more
-_IN_FUNCTION = re.compile(r"^(?:CONTEXT:  )?(?:PL/pgSQL function .* at (?:RAISE|ASSERT)$|(?!PL/pgSQL )\S+ function )")
+# be owner of table …"); a value's line that reads so only hides more. A procedural language's line is
+# translated on a server whose lc_messages is Vietnamese (PL/pgSQL's: "Hàm PL/pgSQL f() dòng 1 tại RAISE"),
+# the language's and the statement's names not
+_IN_FUNCTION = re.compile(
+    r"^(?:CONTEXT:  )?(?:.*\bPL/pgSQL\b.*\b(?:RAISE|ASSERT)$|.*\bPL/(?!pgSQL\b)\w|(?!PL/pgSQL )\S+ function )"
+)
 # psql's own words of a command it does not know (a psql older than the pg_restore writing \restrict) or
 # refuses (a backup's command inside \restrict): the command's name kept only when it is one pg_restore writes,
 # any other may be a value's text that psql read as a command
@@ -75,7 +79,9 @@ def shown(words: str) -> str:
 
 def by_function(words: str) -> bool:
     """Whether the error psql stopped at (the first: see shown) was raised in a function of the database,
-    not one of the restore's own: its message is then not shown."""
+    not one of the restore's own, or came after a function's warning (psql runs with SHOW_CONTEXT=always:
+    the warning's CONTEXT follows its message, whose lines may read as an error's): its message is then not
+    shown."""
     lines = words.splitlines()
     for number, line in enumerate(lines):
         if primary := _PRIMARY.match(line):

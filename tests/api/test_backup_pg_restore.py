@@ -395,7 +395,7 @@ def test_the_backup_s_psql_settings_do_not_reach_the_ending(pg_url, tmp_path):
     whole = psql(
         pg_replace.preamble([], KEY) + settings + b"CREATE TABLE made_whole (x int);\n" + pg_replace.ending(KEY)
     )
-    assert whole.returncode == 0 and whole.stdout.split()[:3] == [b"count", b"-------", b"1"], whole  # (its own output)
+    assert whole.returncode == 0 and b" count \n-------\n     1\n" in whole.stdout, whole  # (its own output)
     made = psql(b"SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'made_%';")
     assert b"made_whole" in made.stdout and b"made_then" not in made.stdout, made
 
@@ -610,6 +610,11 @@ CITIZEN_CARDS = (
     " END IF; RETURN true; END $$",
     "CREATE TABLE citizen_ids (id int PRIMARY KEY, cccd text CHECK (citizen_cccd_ok(cccd)))",
     "INSERT INTO citizen_ids VALUES (1, '001099012347')",
+    # (a check of one's own in a function that warns first, quoting a value whose second line reads as an error)
+    "CREATE FUNCTION citizen_noted(cccd text, note text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN"
+    " IF cccd !~ '^[0-9]{12}$' THEN RAISE WARNING 'note: %', note; RETURN false; END IF; RETURN true; END $$",
+    "CREATE TABLE citizen_notes (id int PRIMARY KEY, cccd text, note text, CHECK (citizen_noted(cccd, note)))",
+    "INSERT INTO citizen_notes VALUES (1, '001099012348', E'first\\nERROR:  0912345677')",
 )
 # a row of the backup changed (same length: the archive stays readable), and what PostgreSQL then says
 BROKEN_ROWS = {
@@ -627,13 +632,15 @@ BROKEN_ROWS = {
     ),
     "no partition": (b"0987654321\n", b"0987654320\n", 'no partition of relation "citizen_visits" found for row'),
     "a function's own message": (b"\t001099012347\n", b"\t00109901234y\n", "ERROR:  …"),
+    "a function's warning first": (b"\t001099012348\t", b"\t00109901234z\t", "ERROR:  …"),
 }
 # what the sentence says of psql's words: its own (below), or a function's, not shown
-SAID_OF_WORDS = {
-    "a function's own message": ": psql stopped at an error raised by a function in the database; its message is not"
+IN_FUNCTION = (
+    ": psql stopped at an error raised by a function in the database; its message is not"
     " shown, as it may hold a citizen's data (PostgreSQL's own log has it): check the functions the backup's"
     " constraints, indexes or views call; nothing was changed"
-}
+)
+SAID_OF_WORDS = {"a function's own message": IN_FUNCTION, "a function's warning first": IN_FUNCTION}
 
 
 def test_a_backup_whose_row_fails_shows_no_value_of_it(live_server, migrated_pg_url, tmp_path):
@@ -698,22 +705,99 @@ def ending_in(whole: bytes, sql: bytes, crafted: Path) -> Path:
     return crafted
 
 
-def test_a_backup_ending_in_an_unfinished_statement_is_not_said_restored_in_vain(
+def test_a_backup_ending_in_an_unfinished_statement_is_refused_and_changes_nothing(
     live_server, migrated_pg_url, tmp_path
 ):
-    """An archive edited to end in a statement left unfinished: psql took the restore's check and COMMIT into
-    it, still printed what says restored, and the connection's end then undid it all. The unfinished
-    statement is dropped before the ending: what the command says is what the database holds, the backup's."""
+    """An archive edited to end in a statement left unfinished: psql would take the restore's check and COMMIT
+    into it, still print what says restored, and the connection's end then undo it all. What psql holds is
+    sent before the ending, and an unfinished statement fails: refused, nothing changed."""
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     kept = a_day_of_tickets(srv)
     whole = backed_up_with_a_last_entry(srv, migrated_pg_url, tmp_path / "centre.backup")
-    backed_up, before = tables_of(migrated_pg_url), centre_of(migrated_pg_url)
     srv.stop()
+    made_in(migrated_pg_url, *NEWER_TABLE)
     for number, unfinished in enumerate(UNFINISHED):
         crafted = ending_in(whole, unfinished, tmp_path / f"unfinished{number}.backup")
-        made_in(migrated_pg_url, *NEWER_TABLE)
-        srv.cli("restore", "--yes", str(crafted))
-        assert tables_of(migrated_pg_url) == backed_up and centre_of(migrated_pg_url) == before, unfinished
+        said, words = refused_and_unchanged(srv, migrated_pg_url, crafted)
+        assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+        assert words.startswith("ERROR:  syntax error at "), (unfinished, words)
+        assert tables_of(migrated_pg_url)["newer"] == 1
+    goes_on_after(srv, kept)
+
+
+# the restore's ending after a backup's last statement as psql sees it: what psql still holds is sent (an
+# unfinished statement fails), and never the last statement again (psql's \g on an empty buffer sends the one
+# before), nor an empty query (after a COPY's rows it ends psql's reading of its input, silently)
+TAILS = {
+    b"INSERT INTO made_here VALUES (1);\n": 1,
+    b"COPY made_here FROM stdin;\n1\n\\.\n": 1,
+    b"SELECT (\n": None,
+    b"CREATE FUNCTION unfinished() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;\n": None,
+    b"INSERT INTO made_here VALUES (1)\n": None,  # (its ";" left out)
+}
+
+
+def test_the_ending_sends_what_psql_holds_and_nothing_twice(pg_url):
+    def psql(sql: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_url], input=sql, capture_output=True)
+
+    for tail, rows in TAILS.items():
+        ran = psql(
+            pg_replace.preamble([], KEY)
+            + b"CREATE TABLE made_here (x int);\n"
+            + tail
+            + pg_replace.ending(KEY)
+            + b"\\echo restored\n"
+        )
+        assert (ran.returncode, b"restored" in ran.stdout) == ((0, True) if rows else (3, False)), (tail, ran)
+        made = psql(b"SELECT count(*) FROM made_here;\nDROP TABLE IF EXISTS made_here;\n")
+        assert made.stdout.split()[2:3] == ([str(rows).encode()] if rows else []), (tail, made)
+
+
+# a function of SQL's own body (BEGIN ATOMIC) naming a column "begin" (pg_dump does not quote it): psql reads it
+# as a BEGIN of the body, and holds all that follows it unsent; pg_dump writes the function after the primary
+# key it needs (GROUP BY), among the indexes and constraints made after the rows
+BEGIN_COLUMN = (
+    "CREATE TABLE periods (id int PRIMARY KEY, begin int)",
+    "INSERT INTO periods VALUES (1, 2)",
+    "CREATE FUNCTION period_begins() RETURNS SETOF int LANGUAGE sql"
+    " BEGIN ATOMIC SELECT periods.begin FROM periods GROUP BY periods.id; END",
+    "CREATE TABLE period_notes (id int PRIMARY KEY, period_id int REFERENCES periods (id))",
+    "CREATE INDEX period_notes_period ON period_notes (period_id)",
+)
+# what is made after the rows: functions, constraints, indexes of the schema
+MADE_AFTER_ROWS = (
+    "SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+    " UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+    " UNION ALL SELECT 'index ' || relname FROM pg_class WHERE relkind = 'i' AND relnamespace = 'public'::regnamespace"
+)
+
+
+def made_after_rows(url: str) -> set[str]:
+    engine = pg_engine(url)
+    try:
+        with engine.connect() as db:
+            return set(db.execute(text(MADE_AFTER_ROWS)).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_a_function_whose_body_names_a_column_begin_is_restored_with_all_after_it(
+    live_server, migrated_pg_url, pg_url, tmp_path
+):
+    """A genuine backup psql's reading holds unsent to its end (a function's body naming a column "begin"):
+    restored whole, the function and every constraint and index after it made, into a new database."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    kept = a_day_of_tickets(srv)
+    made_in(migrated_pg_url, *BEGIN_COLUMN)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    before, made = centre_of(migrated_pg_url), made_after_rows(migrated_pg_url)
+    assert {"function period_begins", "constraint period_notes_pkey", "index period_notes_period"} <= made
+    srv.stop()
+    srv.env["QUEUEKIOSK_DATABASE_URL"] = pg_url  # (an empty database)
+    srv.cli("restore", "--yes", str(dump))
+    assert made_after_rows(pg_url) == made and centre_of(pg_url) == before
     goes_on_after(srv, kept)
 
 
@@ -740,4 +824,35 @@ def test_psql_s_own_refusal_and_a_newer_server_s_setting_are_named(live_server, 
     # (a command psql does not know: with a psql older than pg_restore, \restrict; here one read from a value)
     unknown = subprocess.run(["psql", "-X", "-q", pg_url], input="\\0912345678\n", capture_output=True, text=True)
     assert pg_replace.shown(unknown.stderr) == "invalid command \\…", unknown.stderr
+    goes_on_after(srv, kept)
+
+
+def test_a_function_s_message_is_hidden_on_a_server_speaking_vietnamese():
+    """PL/pgSQL's own words are translated (plpgsql-15.mo's "Hàm PL/pgSQL %s dòng %d tại %s"), its statement's
+    name not: a function's RAISE or ASSERT is known by it on a server whose lc_messages is Vietnamese too."""
+    for statement in ("RAISE", "ASSERT"):
+        words = (
+            "ERROR:  CCCD 00109901234y is not 12 digits\n"
+            f"CONTEXT:  Hàm PL/pgSQL citizen_cccd_ok(text) dòng 1 tại {statement}\n"
+            'COPY citizen_ids, line 1: "1\t00109901234y"'
+        )
+        assert (pg_replace.shown(words), pg_replace.by_function(words)) == ("ERROR:  …", True), statement
+
+
+def test_the_restore_s_own_drop_refused_by_an_owner_is_named(live_server, owned_pg_url, tmp_path):
+    """A table the server's role may not drop (the schema not its, as public is not on PostgreSQL 14 and
+    earlier, and the table made by the superuser): the restore's own drop of the tables, in PL/pgSQL, is
+    refused in PostgreSQL's words, shown as they are (not taken for a function's own words)."""
+    as_superuser = "postgresql://postgres@" + owned_pg_url.split("@", 1)[1]
+    role = owned_pg_url.split("//", 1)[1].split("@", 1)[0]
+    made_in(as_superuser, "ALTER SCHEMA public OWNER TO postgres", f'GRANT CREATE ON SCHEMA public TO "{role}"')
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": owned_pg_url})
+    kept = a_day_of_tickets(srv)
+    dump = tmp_path / "centre.backup"
+    srv.cli("backup", str(dump))
+    srv.stop()
+    made_in(as_superuser, "CREATE TABLE not_ours (x int)")
+    said, words = refused_and_unchanged(srv, owned_pg_url, dump)
+    assert said.endswith(": psql stopped with an error (its own words below); nothing was changed"), said
+    assert words == "ERROR:  must be owner of table not_ours", words
     goes_on_after(srv, kept)
