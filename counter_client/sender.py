@@ -22,7 +22,8 @@ UNCONFIRMED = "database_outcome_unknown"
 
 class GaveUp(Exception):
     """No answer within ``retry_seconds``; ``why`` is the server's own reason when it gave one;
-    ``unconfirmed``: a try was answered ``UNCONFIRMED`` (the press may have been done)."""
+    ``unconfirmed``: a try was answered ``UNCONFIRMED``, or sent and not answered within the timeout
+    (the press may have been done)."""
 
     def __init__(self, why: str | None, unconfirmed: bool = False):
         super().__init__(why)
@@ -68,7 +69,7 @@ class ActionSender:
 
     def send(self, path: str, body: dict, on_retry: Callable[[str | None, bool], None]) -> requests.Response:
         """The server's answer (below 500) to ``POST .../<path>``; ``on_retry(why, unconfirmed)`` before
-        each new try (``unconfirmed``: a try was answered ``UNCONFIRMED``). Raises GaveUp when
+        each new try (``unconfirmed``: a try was answered ``UNCONFIRMED`` or not at all). Raises GaveUp when
         ``retry_seconds`` pass (or the keypad closes) without one."""
         key = str(uuid.uuid4())  # one per press: every retry of this press carries it
         deadline = time.monotonic() + self.retry_seconds
@@ -81,7 +82,9 @@ class ActionSender:
                 )
                 if response.status_code < 500:
                     return response
-            except requests.RequestException:
+            except requests.ReadTimeout:  # sent, and no answer in time: it may have been done, as UNCONFIRMED
+                response, unconfirmed = None, True
+            except requests.RequestException:  # (not sent, or cut before the server answered)
                 response = None
             error = _error(response)
             why = error.get("message")  # a server that answers why it did nothing (database full or busy)

@@ -88,14 +88,16 @@ def test_a_press_while_the_server_restarts_is_done_once(drained, server, http, k
 class AnswerDropper:
     """A TCP proxy in front of the server that forwards everything, except that it swallows the
     answer to the next counter action and cuts the connection: the server acted, the client
-    never heard. (What a restart or a network drop at the wrong moment does.)"""
+    never heard. (What a restart or a network drop at the wrong moment does.) With ``hold_next``
+    set instead, that answer is swallowed and the connection left open: no answer comes at all."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.drop_next = threading.Event()
-        self.dropped = 0
+        self.hold_next = threading.Event()
+        self.dropped = self.held = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -105,7 +107,7 @@ class AnswerDropper:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            state = {"drop": False}
+            state = {"drop": False, "hold": False}
             threading.Thread(target=self._pump, args=(client, upstream, state, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, state, False), daemon=True).start()
 
@@ -115,12 +117,17 @@ class AnswerDropper:
                 data = source.recv(65536)
                 if not data:
                     break
-                if to_server and data.startswith(b"POST /api/v1/counters/") and self.drop_next.is_set():
-                    self.drop_next.clear()
-                    state["drop"] = True
+                if to_server and data.startswith(b"POST /api/v1/counters/"):
+                    for kind, wanted in (("drop", self.drop_next), ("hold", self.hold_next)):
+                        if wanted.is_set():
+                            wanted.clear()
+                            state[kind] = True
                 if not to_server and state["drop"]:
                     self.dropped += 1
                     break  # the answer is lost
+                if not to_server and state["hold"]:
+                    self.held += 1
+                    continue  # the answer never comes
                 sink.sendall(data)
         except OSError:
             pass
@@ -148,6 +155,29 @@ def test_a_lost_answer_is_not_acted_on_twice(drained, server, http, keypad):
         time.sleep(1)
         assert ticket(http, first["id"])["status"] == "called"
         assert ticket(http, second["id"])["status"] == "waiting", "the lost answer made the client act twice"
+    finally:
+        proxy.close()
+
+
+def test_a_press_whose_answer_never_comes_is_said_unconfirmed_with_the_counter_as_the_server_has_it(
+    drained, server, http, keypad
+):
+    """A press sent whose answer does not come within the keypad's timeout may have been done, as one
+    answered database_outcome_unknown: given up, the keypad shows the counter as the server has it and
+    says to check it before pressing again, not "the server did not answer, check the network and press
+    again" (it showed the number of before, and a clerk who pressed again called the next citizen too)."""
+    first, second = issue(http, "HT"), issue(http, "HT")
+    proxy = AnswerDropper(server.port)
+    try:
+        term = keypad(1, url=f"http://127.0.0.1:{proxy.port}", extra=["--retry-seconds", "1"])
+        term.wait_for(r"Đang chờ: 2")
+        proxy.hold_next.set()
+        term.press("\r")
+        shown = term.wait_for(r"Chưa xác nhận được “", timeout=30)
+        assert proxy.held >= 1
+        assert ticket(http, first["id"])["status"] == "called"
+        assert ticket(http, second["id"])["status"] == "waiting"
+        assert f"Số hiện tại: {first['display']}" in shown and "Đang chờ: 1" in shown, shown
     finally:
         proxy.close()
 
