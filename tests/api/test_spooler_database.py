@@ -11,6 +11,16 @@ from api_helpers import issue
 from database_helpers import damage_table
 
 BUSY_LINE = "Database busy: the database did not take the write in time"
+DAMAGED_LINE = "Database damaged: the database is damaged"
+
+
+def said_then_a_few_tries_more(srv, line: str) -> None:
+    """Until the spooler has said ``line`` (how soon its look comes depends on the machine's load), then a
+    few of its tries more, all within the one-line-a-minute window, which must not add lines."""
+    deadline = time.monotonic() + 45
+    while line not in srv.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(8)
 
 
 def test_a_locked_database_under_the_spooler_is_one_line_not_a_traceback_a_round(live_server):
@@ -21,13 +31,7 @@ def test_a_locked_database_under_the_spooler_is_one_line_not_a_traceback_a_round
     other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # e.g. an sqlite3 shell left in a transaction, or a restore
     try:
-        # Held until the spooler's write has waited out its busy timeout and said so (how soon its
-        # look comes depends on the machine's load), then a few of its tries more, all within the
-        # one-line-a-minute window, which must not add lines.
-        deadline = time.monotonic() + 45
-        while BUSY_LINE not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(8)
+        said_then_a_few_tries_more(srv, BUSY_LINE)  # (its write waits out its busy timeout first)
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -42,8 +46,9 @@ def test_a_damaged_print_queue_under_the_spooler_is_one_line_sending_to_the_back
     srv = live_server()
     issue(srv.session(), "VH", kiosk="kiosk-1")
     damage_table(srv.instance / "queuekiosk.db", "print_jobs")
-    time.sleep(10)
+    # (a fixed 10 s once ended before the spooler's first look on a loaded machine: no line at all)
+    said_then_a_few_tries_more(srv, DAMAGED_LINE)
     log = srv.log()
     assert "Traceback" not in log and "the spooler hit an error" not in log, log[-4000:]
-    assert log.count("Database damaged: the database is damaged") == 1, log[-4000:]
+    assert log.count(DAMAGED_LINE) == 1, log[-4000:]
     assert "(printer kiosk-1: " in log
