@@ -464,8 +464,9 @@ class SioClient:
 
     # --- talking ---------------------------------------------------------------------------
 
-    def subscribe(self, data, timeout: float = 5):
-        """Emit ``subscribe`` and return the server's acknowledgement."""
+    def subscribe(self, data, timeout: float = 15):
+        """Emit ``subscribe`` and return the server's acknowledgement (within 15 s: a CI run's loaded host once
+        took over 5 s for a display's first one, through nginx and TLS; no test times it)."""
         return self.sio.call("subscribe", data, timeout=timeout)
 
     # --- what arrived ----------------------------------------------------------------------
