@@ -89,7 +89,8 @@ class AnswerDropper:
     """A TCP proxy in front of the server that forwards everything, except that it swallows the
     answer to the next counter action and cuts the connection: the server acted, the client
     never heard. (What a restart or a network drop at the wrong moment does.) With ``hold_next``
-    set instead, that answer is swallowed and the connection left open: no answer comes at all."""
+    set instead, that answer is swallowed and the connection left open: no answer comes at all; with
+    ``deaf`` set, no answer of any connection comes (the server out of reach: its Socket.IO too)."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
@@ -97,6 +98,7 @@ class AnswerDropper:
         self.port = self.listener.getsockname()[1]
         self.drop_next = threading.Event()
         self.hold_next = threading.Event()
+        self.deaf = threading.Event()
         self.dropped = self.held = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -125,7 +127,7 @@ class AnswerDropper:
                 if not to_server and state["drop"]:
                     self.dropped += 1
                     break  # the answer is lost
-                if not to_server and state["hold"]:
+                if not to_server and (state["hold"] or self.deaf.is_set()):
                     self.held += 1
                     continue  # the answer never comes
                 sink.sendall(data)
@@ -178,6 +180,26 @@ def test_a_press_whose_answer_never_comes_is_said_unconfirmed_with_the_counter_a
         assert ticket(http, first["id"])["status"] == "called"
         assert ticket(http, second["id"])["status"] == "waiting"
         assert f"Số hiện tại: {first['display']}" in shown and "Đang chờ: 1" in shown, shown
+    finally:
+        proxy.close()
+
+
+def test_a_press_unconfirmed_while_the_counter_cannot_be_asked_either_says_the_screen_may_be_out_of_date(
+    drained, server, http, keypad
+):
+    """Given up on a press whose answer never came, the keypad asks the server for the counter's state; when
+    that does not come either (the server out of reach), it says the screen may be out of date and not to
+    press again before the queue is checked, rather than "the screen has just been updated"."""
+    first = issue(http, "HT")
+    proxy = AnswerDropper(server.port)
+    try:
+        term = keypad(1, url=f"http://127.0.0.1:{proxy.port}", extra=["--retry-seconds", "1"])
+        term.wait_for(r"Đang chờ: 1")
+        proxy.deaf.set()
+        term.press("\r")
+        shown = term.wait_for(r"chưa lấy lại được số hiện tại", timeout=45)
+        assert "Màn hình vừa cập nhật" not in shown, shown
+        assert ticket(http, first["id"])["status"] == "called"  # (the press was done: the server only went unheard)
     finally:
         proxy.close()
 
