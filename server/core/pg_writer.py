@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import copy
 import logging
 import os
 import time
@@ -95,8 +96,13 @@ class PostgresGroupWriter:
     PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
     crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
     pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
-    number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
-    ``pg_commit.ASK_SECONDS``, in an outage)."""
+    number twice. Only the callers whose writes may be in its transaction hear of the loss, though
+    (``_not_committed``): an action refused in it hears its own refusal (undone to its savepoint before
+    the COMMIT, it stands whatever the COMMIT did), and one put off to the next batch (undone too, or
+    not yet run) runs in it, as it would have had the COMMIT's answer come, while its caller likely
+    waits (``RUN_AGAIN_SECONDS`` from its arrival; else it hears the database is busy). The asking
+    runs in the lane's greenlet: the lane's other writes wait for it (about ``pg_commit.ASK_SECONDS``,
+    in an outage)."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
@@ -164,13 +170,19 @@ class PostgresGroupWriter:
                 lane.careful = careful
                 lane.again = []  # (jobs of this batch put off by the run that failed: they run in it again)
                 results = self._attempt(lane, batch)
-        except Exception as error:  # the batch or its commit failed: nothing in it happened
+        except Exception as error:  # the batch or its commit failed: nothing in it happened (or, its
+            # COMMIT lost and not found committed, it may have: _not_committed told apart those not in it)
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
-            again, lane.again = lane.again, []
+            if error is lane.commit_lost:  # (the put off that run again stay in lane.again: the next batch)
+                answers, waiting = lane.answers, {id(job) for job in lane.again}
+            else:  # (those put off are jobs of the batch: they hear its error)
+                answers, waiting, lane.again = [], set(), []
             if not isinstance(error, faults.DATABASE_ERRORS):  # a database fault: each caller reports it
                 log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=_sites(batch))
-            for job in batch + again:
-                if not job[3].ready():
+            for done, answer in answers:
+                done.set_exception(answer)
+            for job in batch:
+                if id(job) not in waiting and not job[3].ready():
                     job[3].set_exception(error)
             return
         faults.writes_again()
@@ -189,6 +201,7 @@ class PostgresGroupWriter:
         order = NumberRowOrder()
         lane.lost_at_start = lane.rolled_back = False
         lane.xact = lane.commit_lost = None
+        lane.answers = []
         conn = lane.connection()
         info = conn.info  # the pooled connection's own: what is put here is taken out below
         info[DEFERRED], info[ROW_ORDER] = [], order
@@ -203,8 +216,9 @@ class PostgresGroupWriter:
                 # what is known, that it may have been written, not the fault (500: "nothing was done")
                 log.exception(
                     "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
-                    " its COMMIT was sent: its callers are told the outcome is unknown (it may have been written)",
+                    " its COMMIT was sent: %s",
                     len(batch),
+                    _not_committed(lane, batch, results, unknown=True),
                     extra=_sites(batch),
                 )
                 self.lost_commits[UNKNOWN] += 1
@@ -215,15 +229,16 @@ class PostgresGroupWriter:
                 info.pop(ROW_ORDER, None)
                 info.pop(DEFERRED, None)
         if lane.commit_lost is not None:
-            self._commit_found(lane, batch, may_run_again)
+            self._commit_found(lane, batch, results, may_run_again)
         return results
 
-    def _commit_found(self, lane, batch, may_run_again: bool) -> None:
+    def _commit_found(self, lane, batch, results: list, may_run_again: bool) -> None:
         """The batch's connection was lost once its COMMIT was sent (``lane.commit_lost``): returns if
         PostgreSQL says its transaction committed (``results`` stand, as the batch ran to its end);
         else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again if
         ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
-        PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
+        PostgreSQL answered; if not, _not_committed tells apart the callers not in its transaction).
+        The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
         if _sqlstate(lane.commit_lost) in SERVER_CRASHED:  # (PostgreSQL went down: ids may be given again)
             outcome = UNKNOWN
@@ -239,10 +254,8 @@ class PostgresGroupWriter:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
             then, lane.rolled_back = "it runs again on a fresh connection", True
-        elif outcome == ROLLED_BACK:
-            then = "its callers are told the database is busy (nothing was written)"
         else:
-            then = "its callers are told the outcome is unknown (it may have been written)"
+            then = _not_committed(lane, batch, results, unknown=outcome == UNKNOWN)
         if outcome in (COMMITTED, ROLLED_BACK):
             said = f"PostgreSQL says it {outcome}"
         else:
@@ -598,6 +611,35 @@ def _lost(conn, error) -> bool:
     return True
 
 
+def _not_committed(lane, batch, results: list, unknown: bool) -> str:
+    """A batch whose COMMIT was lost (``lane.commit_lost``), found rolled back too late to run again or
+    not found either way (``unknown``): its callers whose writes may be in its transaction hear the loss
+    (PostgresGroupWriter._write), the others are told apart here. One refused (``results``' errors)
+    hears its own refusal (``lane.answers``); one put off to the next batch stays in ``lane.again`` and
+    runs in it if its caller came less than ``RUN_AGAIN_SECONDS`` ago, else hears that the database is
+    busy (nothing of it was written). What its callers hear, counted, for the log."""
+    busy = lane.commit_lost
+    if unknown:  # (the loss as "nothing was written": never pg_commit.outcome_unknown)
+        busy = copy.copy(busy)
+        busy.outcome_unknown = False
+    lane.answers = [(done, refusal) for done, _outcome, refusal in results if refusal is not None]
+    refused, now = len(lane.answers), time.monotonic()
+    put_off, lane.again = lane.again, []
+    for job in put_off:
+        if now < job[7] + RUN_AGAIN_SECONDS:
+            lane.again.append(job)
+        else:
+            lane.answers.append((job[3], busy))
+    told = len(batch) - len(lane.answers) - len(lane.again)  # (the loss itself)
+    said = {
+        "told the outcome is unknown (it may have been written)": told if unknown else 0,
+        "told the database is busy (nothing was written)": len(lane.answers) - refused + (0 if unknown else told),
+        "told their own refusal (undone before the COMMIT)": refused,
+        "run again in the next batch (put off before the COMMIT)": len(lane.again),
+    }
+    return "its callers: " + "; ".join(f"{count} {what}" for what, count in said.items() if count)
+
+
 def _refused(lane, job, error, results: list) -> None:
     """A job whose action was refused or failed, and undone: put off to its turn (OutOfOrder, not a
     failure), run again (a deadlock or a busy row, up to PG_TRIES runs), or its caller told."""
@@ -631,6 +673,7 @@ class _Lane:
         self.writer = writer
         self.jobs: Queue = Queue()
         self.again: list = []  # jobs put off to the next batch
+        self.answers: list = []  # (done, error) of a batch's jobs told apart from its lost COMMIT (_not_committed)
         self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
