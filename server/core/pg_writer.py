@@ -213,12 +213,14 @@ class PostgresGroupWriter:
             if not isinstance(error, (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, OSError)):
                 # a fault of the server once the COMMIT was sent (not SQLAlchemy's end of the transaction on
                 # the lost connection, a PendingRollbackError): said with its traceback, and its callers told
-                # what is known, that it may have been written, not the fault (500: "nothing was done")
+                # what is known, that it may have been written, not the fault (500: "nothing was done"); those
+                # refused or put off before the COMMIT were in no part of it (_not_committed)
+                told = _not_committed(lane, batch, results, unknown=True)
                 log.exception(
                     "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
                     " its COMMIT was sent: %s",
                     len(batch),
-                    _not_committed(lane, batch, results, unknown=True),
+                    told,
                     extra=_sites(batch),
                 )
                 self.lost_commits[UNKNOWN] += 1
