@@ -51,9 +51,10 @@ PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a tr
 PG_LANES = 1
 CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
-# a batch rolled back at its COMMIT runs again only this soon after its oldest caller came (counted once
-# PostgreSQL answered): its callers still wait
-# (a kiosk gives up after 10 s; a number issued after that is one nobody takes)
+# an action of a batch whose COMMIT was lost runs again only this soon after its own caller came (counted
+# once PostgreSQL was asked: _fresh): a batch rolled back, as a whole, if its oldest caller did; one refused
+# or put off before the COMMIT, alone. Its caller still waits (a kiosk gives up after 10 s; a number issued
+# after that is one nobody takes)
 RUN_AGAIN_SECONDS = 5.0
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
@@ -93,14 +94,14 @@ class PostgresGroupWriter:
     fresh connection what became of it (pg_commit.commit_outcome): committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
-    PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
+    PostgreSQL was asked); no answer, or one not to be trusted (another server answering: restarted,
     crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
     pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
     number twice. Only the callers whose writes may be in its transaction hear of the loss, though
-    (``_not_committed``): an action refused in it hears its own refusal (undone to its savepoint before
-    the COMMIT, it stands whatever the COMMIT did), and one put off to the next batch (undone too, or
-    not yet run) runs in it, as it would have had the COMMIT's answer come, while its caller likely
-    waits (``RUN_AGAIN_SECONDS`` from its arrival; else it hears the database is busy). The asking
+    (``_not_committed``): an action refused in it or put off to the next batch (undone to its savepoint
+    before the COMMIT, or not yet run) runs in the lane's next batch while its own caller likely waits
+    (``_fresh``, the one rule; a refusal may rest on a write of the batch that never was), else its
+    caller hears the database is busy. The asking
     runs in the lane's greenlet: the lane's other writes wait for it (about ``pg_commit.ASK_SECONDS``,
     in an outage)."""
 
@@ -173,7 +174,7 @@ class PostgresGroupWriter:
         except Exception as error:  # the batch or its commit failed: nothing in it happened (or, its
             # COMMIT lost and not found committed, it may have: _not_committed told apart those not in it)
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
-            if error is lane.commit_lost:  # (the put off that run again stay in lane.again: the next batch)
+            if error is lane.commit_lost:  # (those that run again stay in lane.again: the next batch)
                 answers, waiting = lane.answers, {id(job) for job in lane.again}
             else:  # (those put off are jobs of the batch: they hear its error)
                 answers, waiting, lane.again = [], set(), []
@@ -214,7 +215,7 @@ class PostgresGroupWriter:
                 # a fault of the server once the COMMIT was sent (not SQLAlchemy's end of the transaction on
                 # the lost connection, a PendingRollbackError): said with its traceback, and its callers told
                 # what is known, that it may have been written, not the fault (500: "nothing was done"); those
-                # refused or put off before the COMMIT were in no part of it (_not_committed)
+                # refused or put off before the COMMIT were in no part of it: they run again (_not_committed)
                 told = _not_committed(lane, batch, results, unknown=True)
                 log.exception(
                     "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
@@ -237,9 +238,9 @@ class PostgresGroupWriter:
     def _commit_found(self, lane, batch, results: list, may_run_again: bool) -> None:
         """The batch's connection was lost once its COMMIT was sent (``lane.commit_lost``): returns if
         PostgreSQL says its transaction committed (``results`` stand, as the batch ran to its end);
-        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again if
-        ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
-        PostgreSQL answered; if not, _not_committed tells apart the callers not in its transaction).
+        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again as a whole
+        if ``may_run_again`` and all its callers are fresh, ``_fresh``; if not, _not_committed tells apart
+        the callers whose actions may be in its transaction from those that run again or hear busy).
         The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
         if _sqlstate(lane.commit_lost) in SERVER_CRASHED:  # (PostgreSQL went down: ids may be given again)
@@ -251,7 +252,8 @@ class PostgresGroupWriter:
                 log.exception("asking PostgreSQL what became of a batch's lost COMMIT failed")
                 outcome = UNKNOWN
         self.lost_commits[outcome] += 1
-        again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
+        now = time.monotonic()
+        again = may_run_again and all(_fresh(job, now) for job in batch)
         if outcome == COMMITTED:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
@@ -614,32 +616,46 @@ def _lost(conn, error) -> bool:
 
 
 def _not_committed(lane, batch, results: list, unknown: bool) -> str:
-    """A batch whose COMMIT was lost (``lane.commit_lost``), found rolled back too late to run again or
-    not found either way (``unknown``): its callers whose writes may be in its transaction hear the loss
-    (PostgresGroupWriter._write), the others are told apart here. One refused (``results``' errors)
-    hears its own refusal (``lane.answers``); one put off to the next batch stays in ``lane.again`` and
-    runs in it if its caller came less than ``RUN_AGAIN_SECONDS`` ago, else hears that the database is
-    busy (nothing of it was written). What its callers hear, counted, for the log."""
+    """A batch whose COMMIT was lost (``lane.commit_lost``), found rolled back too late to run again as a
+    whole or not found either way (``unknown``). A caller whose action was in its transaction hears the
+    loss (PostgresGroupWriter._write): it may have been done, or, rolled back, the database was busy.
+    Each other one's action is in no committed transaction: refused (``results``' errors) or put off
+    (``lane.again``), undone to its savepoint before the COMMIT or not yet run. It runs again in the
+    lane's next batch while its caller likely waits (``_fresh``): a refusal found against writes of the
+    batch that may never have been is found again against the true state. Else its caller hears that
+    the database is busy (``lane.answers``: nothing of it was written), never its old refusal. What its
+    callers hear, counted, for the log."""
     busy = lane.commit_lost
     if unknown:  # (the loss as "nothing was written": never pg_commit.outcome_unknown)
         busy = copy.copy(busy)
         busy.outcome_unknown = False
-    lane.answers = [(done, refusal) for done, _outcome, refusal in results if refusal is not None]
-    refused, now = len(lane.answers), time.monotonic()
-    put_off, lane.again = lane.again, []
-    for job in put_off:
-        if now < job[7] + RUN_AGAIN_SECONDS:
+    undone = {id(done) for done, _outcome, refusal in results if refusal is not None}
+    undone.update(id(job[3]) for job in lane.again)
+    now, lane.again, lane.answers = time.monotonic(), [], []
+    for job in batch:
+        if id(job[3]) not in undone:
+            continue  # (in the lost transaction: told the loss)
+        if _fresh(job, now):
             lane.again.append(job)
         else:
             lane.answers.append((job[3], busy))
     told = len(batch) - len(lane.answers) - len(lane.again)  # (the loss itself)
     said = {
         "told the outcome is unknown (it may have been written)": told if unknown else 0,
-        "told the database is busy (nothing was written)": len(lane.answers) - refused + (0 if unknown else told),
-        "told their own refusal (undone before the COMMIT)": refused,
-        "run again in the next batch (put off before the COMMIT)": len(lane.again),
+        "told the database is busy (nothing was written)": len(lane.answers) + (0 if unknown else told),
+        "run again in the next batch (nothing of theirs was written)": len(lane.again),
     }
     return "its callers: " + "; ".join(f"{count} {what}" for what, count in said.items() if count)
+
+
+def _fresh(job, now: float) -> bool:
+    """The one freshness rule for running an action again after its batch's COMMIT was lost: its own
+    caller came less than ``RUN_AGAIN_SECONDS`` before ``now`` (once PostgreSQL was asked) and it has runs
+    left (``PG_TRIES``). A batch rolled back runs again as a whole if all its callers are fresh (its
+    oldest: PostgresGroupWriter._commit_found), once; past that, the actions written in it hear busy
+    (a batch whose COMMITs keep being lost does not loop, each loss an asking that holds the lane), while
+    those refused or put off run again by this rule, as any action put off to the next batch does."""
+    return now < job[7] + RUN_AGAIN_SECONDS and job[4] < PG_TRIES
 
 
 def _refused(lane, job, error, results: list) -> None:
