@@ -396,9 +396,13 @@ def a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
     low, high = sorted(queue.site.service_ids, key=queue.site.service_ids.get)[:2]
     assert isinstance(together(writer, queue.site, [(q.issue, (low,))])[0], q.Outcome)  # (the lane connected)
     if end_session:
-        with create_db_engine(end_session).connect() as conn:  # (waits up to 5 s for the session to end)
-            pid = lane._connection.connection.dbapi_connection.info.backend_pid
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+        engine = create_db_engine(end_session)
+        try:
+            with engine.connect() as conn:  # (waits up to 5 s for the session to end)
+                pid = lane._connection.connection.dbapi_connection.info.backend_pid
+                assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+        finally:
+            engine.dispose()
     lane.careful = 1 if careful else 0
     link.arm(at="COMMIT", sql_holds=WRITERS, **cut)
     jobs = [(outbox.recording(q.issue), (low,)), (outbox.recording(q.issue), (low,)), (issue_then_refuse, (low,))]
@@ -477,14 +481,15 @@ def test_actions_put_off_in_a_batch_cut_at_its_commit_after_their_callers_gave_u
 
 
 def test_actions_refused_or_put_off_in_a_batch_rolled_back_too_late_to_run_again_run_in_the_next_batch_while_fresh(
-    make_queue, config, migrated_pg_url, pg_group_writer, link, caplog
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch, caplog
 ):
     """A batch found lost at its start runs again once (``may_run_again`` no more); that run's COMMIT cut
     before it reached PostgreSQL, which says it rolled back: too late to run again as a whole (its one
     run again spent), the action written in it hears the database is busy. Those refused or put off in
     it, whose callers came less than ``RUN_AGAIN_SECONDS`` ago (pg_writer._fresh), run in the lane's
     next batch, each once: numbers gap-free, none twice; the refused one, refused again there, hears its
-    refusal. No timing: the callers are fresh as the batch is written."""
+    refusal. No timing: the callers stay fresh a minute."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 60.0)
     queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
     writer = pg_group_writer(queue.engine, lanes=1)
     results = a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
@@ -503,7 +508,7 @@ def test_actions_refused_or_put_off_in_a_batch_rolled_back_too_late_to_run_again
 
 
 def test_a_refusal_resting_on_a_write_of_its_batch_is_found_again_when_that_write_may_never_have_been(
-    make_queue, make_config, config_data, migrated_pg_url, pg_group_writer, link
+    make_queue, make_config, config_data, migrated_pg_url, pg_group_writer, link, monkeypatch
 ):
     """The review's daily-limit case: a service of ``daily_limit`` 2 whose first number is taken, and a
     batch with a savepoint at every action. A takes the second place (its write kept in the
@@ -512,7 +517,8 @@ def test_a_refusal_resting_on_a_write_of_its_batch_is_found_again_when_that_writ
     question about it too (outcome unknown). A's caller hears it may have been done. B's refusal rested
     on A's write, which never was: B runs again in the next batch and gets the second place. Told its
     refusal instead, B's citizen would have heard "daily limit reached" (429 until the next opening)
-    while a place was free."""
+    while a place was free. (B's caller stays fresh a minute: no timing.)"""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 60.0)
     config_data["services"][0]["daily_limit"] = 2
     queue = make_queue(
         make_config(services=config_data["services"]), migrated_pg_url.replace(":5432/", f":{link.port}/")
