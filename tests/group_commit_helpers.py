@@ -9,7 +9,9 @@ import gevent
 import pytest
 from sqlalchemy import select
 
+from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
+from queuekiosk.server.core.errors import QueueError
 
 T = m.Ticket.__table__
 
@@ -22,6 +24,12 @@ def numbers_by_service(queue) -> dict[str, list[int]]:
     for service_id, number in rows:
         found[queue.site.service_codes[service_id]].append(number)
     return {code: sorted(numbers) for code, numbers in found.items()}
+
+
+def issue_then_refuse(conn, site, service, **kwargs):
+    """Issuing's action refused once it took its number: nothing of it may stay (the number is the next one's)."""
+    q.issue(conn, site, service, **kwargs)
+    raise QueueError("closed", open="08:00", close="17:00")
 
 
 def together(writer, site, jobs: list, limit: float = 30) -> list:

@@ -16,7 +16,7 @@ import time
 import gevent
 import gevent.event
 import pytest
-from group_commit_helpers import numbers_by_service, together
+from group_commit_helpers import issue_then_refuse, numbers_by_service, together
 from sqlalchemy import event, text
 
 from queuekiosk.server.core import engine as q
@@ -74,10 +74,6 @@ def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(
     writer = pg_group_writer(queue.engine)
     codes = list(queue.site.service_ids)
 
-    def issue_then_refuse(conn, site, service, **kwargs):
-        q.issue(conn, site, service, **kwargs)  # its number taken, then refused: nothing of it may stay
-        raise QueueError("closed", open="08:00", close="17:00")
-
     commits = []  # counted as the writer's connections commit (pg_stat_database's count lags under load)
     event.listen(queue.engine, "commit", commits.append)
     jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(20)]
@@ -109,10 +105,6 @@ def test_refusals_anywhere_in_a_batch_of_tickets_undo_only_themselves_batch_afte
     queue = make_queue(config, migrated_pg_url)
     writer = pg_group_writer(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
-
-    def issue_then_refuse(conn, site, service, **kwargs):
-        q.issue(conn, site, service, **kwargs)
-        raise QueueError("closed", open="08:00", close="17:00")
 
     def other_kind_then_fail(conn, site, **kwargs):  # its first argument names no service
         q.issue(conn, site, codes[1], **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import copy
 import logging
 import os
 import time
@@ -50,9 +51,10 @@ PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a tr
 PG_LANES = 1
 CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
-# a batch rolled back at its COMMIT runs again only this soon after its oldest caller came (counted once
-# PostgreSQL answered): its callers still wait
-# (a kiosk gives up after 10 s; a number issued after that is one nobody takes)
+# an action of a batch whose COMMIT was lost runs again only this soon after its own caller came (counted
+# once PostgreSQL was asked: _fresh): a batch rolled back, as a whole, if its oldest caller did; one refused
+# or put off before the COMMIT, alone. Its caller still waits (a kiosk gives up after 10 s; a number issued
+# after that is one nobody takes)
 RUN_AGAIN_SECONDS = 5.0
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
@@ -92,11 +94,16 @@ class PostgresGroupWriter:
     fresh connection what became of it (pg_commit.commit_outcome): committed, its callers are answered as if the COMMIT's answer had come (the web layer then tells
     the screens); rolled back, nothing of it happened and it runs again once on a fresh connection
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
-    PostgreSQL answered); no answer, or one not to be trusted (another server answering: restarted,
+    PostgreSQL was asked); no answer, or one not to be trusted (another server answering: restarted,
     crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
     pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
-    number twice. The asking runs in the lane's greenlet: the lane's other writes wait for it (about
-    ``pg_commit.ASK_SECONDS``, in an outage)."""
+    number twice. Only the callers whose writes may be in its transaction hear of the loss, though
+    (``_not_committed``): an action refused in it or put off to the next batch (undone to its savepoint
+    before the COMMIT, or not yet run) runs in the lane's next batch while its own caller likely waits
+    (``_fresh``, the one rule; a refusal may rest on a write of the batch that never was), else its
+    caller hears the database is busy. The asking
+    runs in the lane's greenlet: the lane's other writes wait for it (about ``pg_commit.ASK_SECONDS``,
+    in an outage)."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
@@ -164,13 +171,19 @@ class PostgresGroupWriter:
                 lane.careful = careful
                 lane.again = []  # (jobs of this batch put off by the run that failed: they run in it again)
                 results = self._attempt(lane, batch)
-        except Exception as error:  # the batch or its commit failed: nothing in it happened
+        except Exception as error:  # the batch or its commit failed: nothing in it happened (or, its
+            # COMMIT lost and not found committed, it may have: _not_committed told apart those not in it)
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
-            again, lane.again = lane.again, []
+            if error is lane.commit_lost:  # (those that run again stay in lane.again: the next batch)
+                answers, waiting = lane.answers, {id(job) for job in lane.again}
+            else:  # (those put off are jobs of the batch: they hear its error)
+                answers, waiting, lane.again = [], set(), []
             if not isinstance(error, faults.DATABASE_ERRORS):  # a database fault: each caller reports it
                 log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=_sites(batch))
-            for job in batch + again:
-                if not job[3].ready():
+            for done, answer in answers:
+                done.set_exception(answer)
+            for job in batch:
+                if id(job) not in waiting and not job[3].ready():
                     job[3].set_exception(error)
             return
         faults.writes_again()
@@ -189,6 +202,7 @@ class PostgresGroupWriter:
         order = NumberRowOrder()
         lane.lost_at_start = lane.rolled_back = False
         lane.xact = lane.commit_lost = None
+        lane.answers = []
         conn = lane.connection()
         info = conn.info  # the pooled connection's own: what is put here is taken out below
         info[DEFERRED], info[ROW_ORDER] = [], order
@@ -200,11 +214,14 @@ class PostgresGroupWriter:
             if not isinstance(error, (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, OSError)):
                 # a fault of the server once the COMMIT was sent (not SQLAlchemy's end of the transaction on
                 # the lost connection, a PendingRollbackError): said with its traceback, and its callers told
-                # what is known, that it may have been written, not the fault (500: "nothing was done")
+                # what is known, that it may have been written, not the fault (500: "nothing was done"); those
+                # refused or put off before the COMMIT were in no part of it: they run again (_not_committed)
+                told = _not_committed(lane, batch, results, unknown=True)
                 log.exception(
                     "a fault of the server in a batch of %d actions whose connection to PostgreSQL was lost once"
-                    " its COMMIT was sent: its callers are told the outcome is unknown (it may have been written)",
+                    " its COMMIT was sent: %s",
                     len(batch),
+                    told,
                     extra=_sites(batch),
                 )
                 self.lost_commits[UNKNOWN] += 1
@@ -215,15 +232,16 @@ class PostgresGroupWriter:
                 info.pop(ROW_ORDER, None)
                 info.pop(DEFERRED, None)
         if lane.commit_lost is not None:
-            self._commit_found(lane, batch, may_run_again)
+            self._commit_found(lane, batch, results, may_run_again)
         return results
 
-    def _commit_found(self, lane, batch, may_run_again: bool) -> None:
+    def _commit_found(self, lane, batch, results: list, may_run_again: bool) -> None:
         """The batch's connection was lost once its COMMIT was sent (``lane.commit_lost``): returns if
         PostgreSQL says its transaction committed (``results`` stand, as the batch ran to its end);
-        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again if
-        ``may_run_again`` and its oldest caller came less than ``RUN_AGAIN_SECONDS`` ago, counted once
-        PostgreSQL answered). The asking holds the lane's other writes (a few seconds, in an outage)."""
+        else raises the loss (``lane.rolled_back``: nothing of it happened, and it runs again as a whole
+        if ``may_run_again`` and all its callers are fresh, ``_fresh``; if not, _not_committed tells apart
+        the callers whose actions may be in its transaction from those that run again or hear busy).
+        The asking holds the lane's other writes (a few seconds, in an outage)."""
         lane.let_go()
         if _sqlstate(lane.commit_lost) in SERVER_CRASHED:  # (PostgreSQL went down: ids may be given again)
             outcome = UNKNOWN
@@ -234,15 +252,14 @@ class PostgresGroupWriter:
                 log.exception("asking PostgreSQL what became of a batch's lost COMMIT failed")
                 outcome = UNKNOWN
         self.lost_commits[outcome] += 1
-        again = may_run_again and time.monotonic() < min(job[7] for job in batch) + RUN_AGAIN_SECONDS
+        now = time.monotonic()
+        again = may_run_again and all(_fresh(job, now) for job in batch)
         if outcome == COMMITTED:
             then = "its callers are answered"
         elif outcome == ROLLED_BACK and again:
             then, lane.rolled_back = "it runs again on a fresh connection", True
-        elif outcome == ROLLED_BACK:
-            then = "its callers are told the database is busy (nothing was written)"
         else:
-            then = "its callers are told the outcome is unknown (it may have been written)"
+            then = _not_committed(lane, batch, results, unknown=outcome == UNKNOWN)
         if outcome in (COMMITTED, ROLLED_BACK):
             said = f"PostgreSQL says it {outcome}"
         else:
@@ -598,6 +615,49 @@ def _lost(conn, error) -> bool:
     return True
 
 
+def _not_committed(lane, batch, results: list, unknown: bool) -> str:
+    """A batch whose COMMIT was lost (``lane.commit_lost``), found rolled back too late to run again as a
+    whole or not found either way (``unknown``). A caller whose action was in its transaction hears the
+    loss (PostgresGroupWriter._write): it may have been done, or, rolled back, the database was busy.
+    Each other one's action is in no committed transaction: refused (``results``' errors) or put off
+    (``lane.again``), undone to its savepoint before the COMMIT or not yet run. It runs again in the
+    lane's next batch while its caller likely waits (``_fresh``): a refusal found against writes of the
+    batch that may never have been is found again against the true state. Else its caller hears that
+    the database is busy (``lane.answers``: nothing of it was written), never its old refusal. What its
+    callers hear, counted, for the log."""
+    busy = lane.commit_lost
+    if unknown:  # (the loss as "nothing was written": never pg_commit.outcome_unknown)
+        busy = copy.copy(busy)
+        busy.outcome_unknown = False
+    undone = {id(done) for done, _outcome, refusal in results if refusal is not None}
+    undone.update(id(job[3]) for job in lane.again)
+    now, lane.again, lane.answers = time.monotonic(), [], []
+    for job in batch:
+        if id(job[3]) not in undone:
+            continue  # (in the lost transaction: told the loss)
+        if _fresh(job, now):
+            lane.again.append(job)
+        else:
+            lane.answers.append((job[3], busy))
+    told = len(batch) - len(lane.answers) - len(lane.again)  # (the loss itself)
+    said = {
+        "told the outcome is unknown (it may have been written)": told if unknown else 0,
+        "told the database is busy (nothing was written)": len(lane.answers) + (0 if unknown else told),
+        "run again in the next batch (nothing of theirs was written)": len(lane.again),
+    }
+    return "its callers: " + "; ".join(f"{count} {what}" for what, count in said.items() if count)
+
+
+def _fresh(job, now: float) -> bool:
+    """The one freshness rule for running an action again after its batch's COMMIT was lost: its own
+    caller came less than ``RUN_AGAIN_SECONDS`` before ``now`` (once PostgreSQL was asked) and it has runs
+    left (``PG_TRIES``). A batch rolled back runs again as a whole if all its callers are fresh (its
+    oldest: PostgresGroupWriter._commit_found), once; past that, the actions written in it hear busy
+    (a batch whose COMMITs keep being lost does not loop, each loss an asking that holds the lane), while
+    those refused or put off run again by this rule, as any action put off to the next batch does."""
+    return now < job[7] + RUN_AGAIN_SECONDS and job[4] < PG_TRIES
+
+
 def _refused(lane, job, error, results: list) -> None:
     """A job whose action was refused or failed, and undone: put off to its turn (OutOfOrder, not a
     failure), run again (a deadlock or a busy row, up to PG_TRIES runs), or its caller told."""
@@ -631,6 +691,7 @@ class _Lane:
         self.writer = writer
         self.jobs: Queue = Queue()
         self.again: list = []  # jobs put off to the next batch
+        self.answers: list = []  # (done, error) of a batch's jobs told apart from its lost COMMIT (_not_committed)
         self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken

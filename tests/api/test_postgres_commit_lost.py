@@ -14,7 +14,7 @@ import time
 import gevent
 import pytest
 from api_helpers import assert_error, issue
-from group_commit_helpers import numbers_by_service, together
+from group_commit_helpers import issue_then_refuse, numbers_by_service, together
 from keypad_helpers import keypads, ticket
 from pg_link_helpers import CommitCutLink, CuttableLink
 from sqlalchemy import event, text
@@ -24,7 +24,16 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import faults, outbox, pg_writer
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.engine.prepared import Prepared
-from queuekiosk.server.core.pg_commit import COMMITTED, ROLLED_BACK, SERVER, UNKNOWN, XACT, commit_outcome
+from queuekiosk.server.core.errors import QueueError
+from queuekiosk.server.core.pg_commit import (
+    COMMITTED,
+    ROLLED_BACK,
+    SERVER,
+    UNKNOWN,
+    XACT,
+    commit_outcome,
+    outcome_unknown,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -121,7 +130,7 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert issue(http, "HT")["number"] == 1003  # 1002 was committed: never given again
     log = srv.log()
     assert "PostgreSQL could not tell" in log
-    assert "its callers are told the outcome is unknown (it may have been written)" in log
+    assert "its callers: 1 told the outcome is unknown (it may have been written)" in log
     assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
 
 
@@ -364,6 +373,168 @@ def test_a_batch_whose_callers_waited_behind_another_is_not_run_again_past_their
     assert writer.lost_commits == {ROLLED_BACK: 1}
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue)[code] == [start, start + 1]  # (none of the cut batch's)
+
+
+def issue_as_other_kind(conn, site, _tag, service, **kwargs):
+    """Issuing as an action of another kind (its first argument names no service): it runs after the
+    batch's tickets, one at a time; its number row above one the batch holds is put off to the next batch."""
+    return q.issue(conn, site, service, **kwargs)
+
+
+def a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
+    queue, writer, link, careful: bool, end_session: str = "", **cut
+) -> list:
+    """One batch of two tickets of the lower service, a third refused once it took its number (undone to
+    its savepoint, the two gathered before it with it, then put off to the next batch), an action of
+    another kind issuing in the higher service, and last one issuing in the lower, put off to the next
+    batch (its row is below the one the batch holds: db.OutOfOrder), whose undoing carries the COMMIT,
+    which ``link`` cuts (``cut``: CommitCutLink.arm's). ``careful``: a savepoint at every action (the
+    two tickets then stay in the batch). ``end_session``: a URL from which the lane's idle session is
+    ended first (pg_terminate_backend): the batch finds its connection lost at its start and runs again
+    once, on a fresh one, whose COMMIT is the one cut. Each caller's result or error."""
+    (lane,) = writer._lanes
+    low, high = sorted(queue.site.service_ids, key=queue.site.service_ids.get)[:2]
+    assert isinstance(together(writer, queue.site, [(q.issue, (low,))])[0], q.Outcome)  # (the lane connected)
+    if end_session:
+        engine = create_db_engine(end_session)
+        try:
+            with engine.connect() as conn:  # (waits up to 5 s for the session to end)
+                pid = lane._connection.connection.dbapi_connection.info.backend_pid
+                assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+        finally:
+            engine.dispose()
+    lane.careful = 1 if careful else 0
+    link.arm(at="COMMIT", sql_holds=WRITERS, **cut)
+    jobs = [(outbox.recording(q.issue), (low,)), (outbox.recording(q.issue), (low,)), (issue_then_refuse, (low,))]
+    jobs += [(issue_as_other_kind, ("high", high)), (issue_as_other_kind, ("low", low))]
+    results = together(writer, queue.site, jobs)
+    assert link.cuts == 1
+    assert writer.lost_at_start == (1 if end_session else 0)
+    return results
+
+
+def the_lost_commits_warning(caplog) -> str:
+    return next(r.getMessage() for r in caplog.records if "lost once its COMMIT was sent" in r.getMessage())
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
+def test_actions_put_off_or_refused_in_a_batch_whose_commit_postgresql_could_not_tell_of_are_not_told_it(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, careful, caplog
+):
+    """A batch cut once its COMMIT reached PostgreSQL, which cannot then be asked about it: only the
+    callers whose writes were in that transaction hear it may have been done (503
+    ``database_outcome_unknown``). Actions refused in it or put off to the next batch (undone before the
+    COMMIT, or not yet run: nothing of them in it) run in the next batch, each once: numbers gap-free,
+    none twice; the refused one, refused again there, hears its refusal."""
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    results = a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
+        queue, writer, link, careful, when="after", then_cut="pg_xact_status"
+    )
+    assert isinstance(results[2], QueueError) and results[2].code == "closed", results
+    low, high = sorted(queue.site.service_ids, key=queue.site.service_ids.get)[:2]
+    written = [0, 1, 3] if careful else [3]  # (in the transaction whose COMMIT was cut)
+    for index in written:
+        assert isinstance(results[index], DBAPIError) and outcome_unknown(results[index]), (index, results)
+    ran_again = [index for index in (0, 1, 4) if index not in written]
+    for index in ran_again:
+        assert isinstance(results[index], q.Outcome), (index, results)
+    assert writer.lost_commits == {UNKNOWN: 1}
+    start = queue.site.config.service(low).numbers.start
+    found = numbers_by_service(queue)
+    assert found == {low: list(range(start, start + 4)), high: [queue.site.config.service(high).numbers.start]}
+    # each one put off got a number of its own, after the cut batch's (those of the lower service it wrote)
+    assert sorted(results[index].ticket["number"] for index in ran_again) == found[low][4 - len(ran_again) :]
+    told = f"its callers: {len(written)} told the outcome is unknown (it may have been written); "
+    told += f"{len(ran_again) + 1} run again in the next batch (nothing of theirs was written)"
+    assert told in the_lost_commits_warning(caplog)
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_actions_put_off_in_a_batch_cut_at_its_commit_after_their_callers_gave_up_are_told_nothing_was_written(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch, when, caplog
+):
+    """As above, once the callers have likely given up (``RUN_AGAIN_SECONDS``): the actions refused or put
+    off do not run again, their callers hear 503 ``database_busy`` (nothing of them was written; a
+    refusal may rest on writes that never were), whether PostgreSQL could not tell of the COMMIT
+    (``after``: those in it told it may have been done) or said it rolled back (``before``: all told
+    busy)."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 0.0)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    results = a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
+        queue, writer, link, False, when=when, then_cut="pg_xact_status" if when == "after" else ""
+    )
+    low = min(queue.site.service_ids, key=queue.site.service_ids.get)
+    busy = [0, 1, 2, 4] if when == "after" else [0, 1, 2, 3, 4]
+    for index in busy:
+        error = results[index]
+        assert isinstance(error, DBAPIError) and not outcome_unknown(error), (index, results)
+        assert faults.kind_of(error) == "database_busy", (index, results)
+    if when == "after":
+        assert outcome_unknown(results[3]), results
+    assert writer.lost_commits == {UNKNOWN if when == "after" else ROLLED_BACK: 1}
+    start = queue.site.config.service(low).numbers.start
+    assert numbers_by_service(queue)[low] == [start]  # (the warm-up's: none of those put off ran)
+    told = "1 told the outcome is unknown (it may have been written); 4" if when == "after" else "5"
+    assert f"its callers: {told} told the database is busy (nothing was written)" in the_lost_commits_warning(caplog)
+
+
+def test_actions_refused_or_put_off_in_a_batch_rolled_back_too_late_to_run_again_run_in_the_next_batch_while_fresh(
+    make_queue, config, migrated_pg_url, pg_group_writer, link, monkeypatch, caplog
+):
+    """A batch found lost at its start runs again once (``may_run_again`` no more); that run's COMMIT cut
+    before it reached PostgreSQL, which says it rolled back: too late to run again as a whole (its one
+    run again spent), the action written in it hears the database is busy. Those refused or put off in
+    it, whose callers came less than ``RUN_AGAIN_SECONDS`` ago (pg_writer._fresh), run in the lane's
+    next batch, each once: numbers gap-free, none twice; the refused one, refused again there, hears its
+    refusal. No timing: the callers stay fresh a minute."""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 60.0)
+    queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+    writer = pg_group_writer(queue.engine, lanes=1)
+    results = a_batch_cut_at_its_commit_with_refused_and_put_off_actions(
+        queue, writer, link, False, end_session=migrated_pg_url, when="before"
+    )
+    assert isinstance(results[2], QueueError) and results[2].code == "closed", results
+    assert all(isinstance(results[index], q.Outcome) for index in (0, 1, 4)), results
+    assert isinstance(results[3], DBAPIError) and faults.kind_of(results[3]) == "database_busy", results
+    assert not outcome_unknown(results[3]) and writer.lost_commits == {ROLLED_BACK: 1}
+    low, high = sorted(queue.site.service_ids, key=queue.site.service_ids.get)[:2]
+    start = queue.site.config.service(low).numbers.start
+    assert numbers_by_service(queue) == {low: list(range(start, start + 4))}  # (the higher's: rolled back)
+    said = "PostgreSQL says it rolled back: its callers: 1 told the database is busy (nothing was written); "
+    said += "4 run again in the next batch (nothing of theirs was written)"
+    assert said in the_lost_commits_warning(caplog)
+
+
+def test_a_refusal_resting_on_a_write_of_its_batch_is_found_again_when_that_write_may_never_have_been(
+    make_queue, make_config, config_data, migrated_pg_url, pg_group_writer, link, monkeypatch
+):
+    """The review's daily-limit case: a service of ``daily_limit`` 2 whose first number is taken, and a
+    batch with a savepoint at every action. A takes the second place (its write kept in the
+    transaction); B is refused ``daily_limit_reached``, counted with A's write, and undone, its undoing
+    carrying the COMMIT. The COMMIT is cut before it reached PostgreSQL (which rolls back), and the
+    question about it too (outcome unknown). A's caller hears it may have been done. B's refusal rested
+    on A's write, which never was: B runs again in the next batch and gets the second place. Told its
+    refusal instead, B's citizen would have heard "daily limit reached" (429 until the next opening)
+    while a place was free. (B's caller stays fresh a minute: no timing.)"""
+    monkeypatch.setattr(pg_writer, "RUN_AGAIN_SECONDS", 60.0)
+    config_data["services"][0]["daily_limit"] = 2
+    queue = make_queue(
+        make_config(services=config_data["services"]), migrated_pg_url.replace(":5432/", f":{link.port}/")
+    )
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = config_data["services"][0]["code"]
+    assert isinstance(together(writer, queue.site, [(q.issue, (code,))])[0], q.Outcome)  # (the first place)
+    lane.careful = 1
+    link.arm("before", WRITERS, then_cut="pg_xact_status")
+    results = together(writer, queue.site, [(q.issue, (code,)), (q.issue, (code,))])
+    assert link.cuts == 1 and writer.lost_commits == {UNKNOWN: 1}
+    assert isinstance(results[0], DBAPIError) and outcome_unknown(results[0]), results
+    start = queue.site.config.service(code).numbers.start
+    assert isinstance(results[1], q.Outcome) and results[1].ticket["number"] == start + 1, results
+    assert numbers_by_service(queue)[code] == [start, start + 1]
 
 
 def test_postgresql_is_asked_what_became_of_a_transaction_and_ends_a_session_still_holding_it(pg_url):
