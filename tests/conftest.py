@@ -34,6 +34,7 @@ import pytest
 pytest.register_assert_rewrite(*sorted(path.stem for path in Path(__file__).parent.rglob("*_helpers.py")))
 
 import rewrite_shared
+import server_db
 import server_fork
 import suite_cpu
 import yaml
@@ -513,6 +514,14 @@ class SmallDisk:
         os.close(self._fd)  # the open descriptor holds the blocks until it is closed
         os.unlink(self.path / "filler")
         self._fd = None
+
+    def sqlite_url(self, template: Path) -> str:
+        """The URL of a server's SQLite file on this disk, a synced copy of ``template`` (``sqlite_template``)
+        as every test server's first database is: its first start makes no schema (a migration in a
+        process of its own, ~1 s of CPU) before the test fills the disk."""
+        url = f"sqlite:///{self.path / 'queuekiosk.db'}"
+        server_db.seed(template, url)
+        return url
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 import server_fork
 import zygote_helpers
 from ports import free_port
-from server_db import TEST_PERSON_KEY
+from server_db import TEST_PERSON_KEY, seed
 
 QUEUEKIOSK = str(Path(sys.executable).parent / "queuekiosk")
 REPO = Path(__file__).resolve().parent.parent
@@ -44,10 +44,12 @@ def test_a_forked_commands_end_wakes_its_zygote(tmp_path, monkeypatch):
         zygote.close()
 
 
-def _serve_env(tmp_path: Path, name: str) -> tuple[Path, dict]:
+def _serve_env(tmp_path: Path, name: str, template: Path) -> tuple[Path, dict]:
+    """A server's folder, its database a copy of the migrated ``template`` (not a first start's child)."""
     folder = tmp_path / name
     folder.mkdir()
     (folder / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    seed(template, f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}")
     base = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
     return folder, {
         **base,
@@ -85,7 +87,7 @@ def _zygotes_in(folder: str) -> list[int]:
     return found
 
 
-def test_workers_share_a_zygote_and_each_ones_servers_end_with_it(tmp_path):
+def test_workers_share_a_zygote_and_each_ones_servers_end_with_it(tmp_path, sqlite_template):
     """Under xdist the workers share one zygote of each kind (conftest.py's pytest_configure_node): a
     worker's servers end when it hangs up (its session's end, or a crash), the other's run on, and the
     zygote ends, killing the rest, when the run's process does, however it ends."""
@@ -97,7 +99,7 @@ def test_workers_share_a_zygote_and_each_ones_servers_end_with_it(tmp_path):
     try:
         servers = []
         for worker, name in zip(workers, ("first", "second")):
-            folder, env = _serve_env(tmp_path, name)
+            folder, env = _serve_env(tmp_path, name, sqlite_template)
             port = free_port()
             assert worker.preloadable(["serve"], env)
             server = worker.spawn(["serve", "--port", str(port)], env, folder, folder / "serve.log")

@@ -41,9 +41,11 @@ def database_notes(dashboard) -> list[tuple]:
     ]
 
 
-def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client):
+def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(
+    live_server, small_disk, sio_client, sqlite_template
+):
     within_one_day(60)  # the numbers are one day's, gap-free, whatever the hour the test runs at
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": small_disk.sqlite_url(sqlite_template)})
     http = srv.session()
     dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
     assert database_notes(dashboard) == []

@@ -13,6 +13,7 @@ import requests
 from api_helpers import GUNICORN, GUNICORN_START_TIMEOUT, REPO, start_gunicorn
 from conftest import SioClient
 from ports import free_port
+from server_db import seed
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +100,14 @@ def _unit_command(unit: str, instance: str, env_file: dict) -> tuple[list[str], 
     return shlex.split(command), env
 
 
-def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path):
+def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path, sqlite_template):
     """QA D1: an env file holding an address (QUEUEKIOSK_BIND, as section 4 once showed) must not put
     queuekiosk@8001 and queuekiosk@8002 on one port."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    # their one database a copy of the migrated template, made before they start: the ports are checked
+    # here, not a first start on a new file (a child process of its own in each, ~1 s of CPU)
+    seed(sqlite_template, f"sqlite:///{tmp_path / 'instance' / 'queuekiosk.db'}")
     unit = (REPO / "deploy" / "systemd" / "queuekiosk@.service").read_text(encoding="utf-8")
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     first, second = free_port(), free_port()

@@ -13,6 +13,7 @@ import time
 import pytest
 from conftest import QUEUEKIOSK
 from ops_helpers import process_env, refused_start, run_gunicorn, run_serve
+from server_db import seed
 
 
 def _unmakeable_folder(tmp_path) -> str:
@@ -121,7 +122,8 @@ def _busy_port():
         yield busy.getsockname()[1]
 
 
-def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path, server_zygote):
+def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path, server_zygote, sqlite_template):
+    seed(sqlite_template, f"sqlite:///{tmp_path / 'instance' / 'queuekiosk.db'}")  # (not a first start's child)
     with _busy_port() as port:
         started = time.monotonic()
         env = process_env(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))

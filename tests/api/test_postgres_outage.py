@@ -21,10 +21,10 @@ from queuekiosk.server.core.lease import Lease
 
 
 @pytest.mark.postgres
-def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_server, pg_url, sio_client):
+def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_server, migrated_pg_url, sio_client):
     link = CuttableLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
         display = sio_client(srv)
@@ -45,12 +45,14 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
 
 
 @pytest.mark.postgres
-def test_a_postgresql_host_that_takes_connections_and_never_answers_is_an_outage_not_a_hang(live_server, pg_url):
+def test_a_postgresql_host_that_takes_connections_and_never_answers_is_an_outage_not_a_hang(
+    live_server, migrated_pg_url
+):
     """A request is answered 503 while PostgreSQL's address accepts connections and says nothing (psycopg would
     wait 130 s, past the kiosk's 10 s: the server sets connect_timeout, db.PG_CONNECTION_LIMITS); afterwards issuing goes on."""
     link = CuttableLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
 
@@ -123,14 +125,16 @@ def _lease_connection_limits(url: str, tmp_path) -> dict:
 
 
 @pytest.mark.postgres
-def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_server(live_server, pg_url, _pg_admin):
+def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_server(
+    live_server, migrated_pg_url, _pg_admin
+):
     """PostgreSQL ends the server's connections while numbers are being issued (pg_terminate_backend, as
     an administrator or a restart does; SQLSTATE 57P01, or the connection lost): each request is served
     or answered 503 database_busy, never 500; no number is lost or given twice, and issuing goes on."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
-    database = pg_url.rsplit("/", 1)[1]
+    database = migrated_pg_url.rsplit("/", 1)[1]
     answers: list = []
     done = threading.Event()
 
@@ -169,15 +173,15 @@ def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_serv
 
 
 @pytest.mark.postgres
-def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_server, pg_url, _pg_admin):
+def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_server, migrated_pg_url, _pg_admin):
     """PostgreSQL ends a session left idle in its transaction (idle_in_transaction_session_timeout,
     SQLSTATE 25P03: psycopg's InternalError, not an OperationalError): the request that met it is
     answered 503 database_busy with Retry-After, never 500 "a fault of the server"; the log has the
     once-a-minute busy line, no request's traceback. Without the timeout, everything is served again."""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     http = srv.session()
     ticket = issue(http, "HT")
-    database = pg_url.rsplit("/", 1)[1]
+    database = migrated_pg_url.rsplit("/", 1)[1]
     _pg_admin.execute(f"ALTER DATABASE \"{database}\" SET idle_in_transaction_session_timeout = '1ms'")
     _pg_admin.execute(  # the server's connections made again, with the timeout
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,)
@@ -207,19 +211,19 @@ def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_serv
 
 @pytest.mark.postgres
 def test_the_first_requests_after_postgresql_ended_an_idle_server_s_connections_are_served(
-    live_server, pg_url, _pg_admin
+    live_server, migrated_pg_url, _pg_admin
 ):
     """PostgreSQL ends every connection of a server at rest (a restart, a failover, an administrator's
     pg_terminate_backend) and is back at once: the first citizen at the kiosk, the first clerk's "next"
     and the first look at the queue are served, not told that the database is busy; no number is lost
     or given twice. (The group writer's kept connection and the pool's idle ones are dead, not yet
     known to be.)"""
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     http = srv.session()
     keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
     assert issue(http, "HT")["number"] == 1001
     assert http.get("/api/v1/queue").status_code == 200  # (the pool holds a connection that read)
-    database = pg_url.rsplit("/", 1)[1]
+    database = migrated_pg_url.rsplit("/", 1)[1]
 
     def end_the_server_s_connections() -> None:
         ended = _pg_admin.execute(  # each waited for until its backend is gone (10 s at most)
@@ -246,14 +250,14 @@ def test_the_first_requests_after_postgresql_ended_an_idle_server_s_connections_
 
 
 @pytest.mark.postgres
-def test_the_first_ticket_after_a_failover_that_moved_the_address_is_issued(live_server, pg_url):
+def test_the_first_ticket_after_a_failover_that_moved_the_address_is_issued(live_server, migrated_pg_url):
     """A failover moves PostgreSQL's address (a virtual IP) while the old primary dies: nothing arrives
     on the server's idle connections, each is found dead only when used. The first citizen at the
     kiosk is still served: the group writer's batch, lost on its first round trip, runs again on a
     fresh connection, not on another of the pool's dead ones; no number is lost or given twice."""
     link = MovedAddressLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
         # Three turns: a background look of the server's (every half second) may come upon a dead
@@ -276,13 +280,13 @@ def _look_at_the_queue(srv):
 
 
 @pytest.mark.postgres
-def test_the_first_reads_after_a_failover_that_moved_the_address_are_served(live_server, pg_url):
+def test_the_first_reads_after_a_failover_that_moved_the_address_are_served(live_server, migrated_pg_url):
     """After a failover that moved PostgreSQL's address, the pool's idle connections are dead without a
     word: the first look at the queue and a clerk's first "next" (its token looked up first) are
     served, the read that found its connection lost run again on a fresh one, not answered 503."""
     link = MovedAddressLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
         http = srv.session()
         keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
         for turn in range(3):  # (a background look may find a dead connection first: not luck, three turns)
@@ -304,13 +308,13 @@ def test_the_first_reads_after_a_failover_that_moved_the_address_are_served(live
 
 
 @pytest.mark.postgres
-def test_without_the_group_writer_the_first_ticket_after_a_failover_is_issued(live_server, pg_url):
+def test_without_the_group_writer_the_first_ticket_after_a_failover_is_issued(live_server, migrated_pg_url):
     """QUEUEKIOSK_PG_GROUP_COMMIT=0 (each write its own transaction): the first ticket after a failover
     that moved the address is issued, its transaction run again on a fresh connection (its first
     statement found the connection lost: nothing of it happened); no number is lost or given twice."""
     link = MovedAddressLink()
     try:
-        address = pg_url.replace(":5432/", f":{link.port}/")
+        address = migrated_pg_url.replace(":5432/", f":{link.port}/")
         srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": address, "QUEUEKIOSK_PG_GROUP_COMMIT": "0"})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001

@@ -28,8 +28,10 @@ def tap(page, service: str = HT):
     page.locator("button.no-priority").click()
 
 
-def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk, shot):
-    server = start_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
+def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(
+    start_server, page, new_tab, small_disk, shot, sqlite_template
+):
+    server = start_server(env={"QUEUEKIOSK_DATABASE_URL": small_disk.sqlite_url(sqlite_template)})
     dashboard = new_tab(viewport={"width": 1366, "height": 768})
     open_dashboard(dashboard, server)
     page.goto(f"{server.url}/kiosk/kiosk-1")

@@ -14,7 +14,7 @@ import re
 
 from booking_helpers import BOOKING_REPORT_HEADER
 from playwright.sync_api import expect
-from report_file_helpers import Download, wait_until_busy
+from report_file_helpers import A_YEAR, Download, wait_until_busy
 
 PASSWORD = "giam-sat-2026"
 
@@ -176,9 +176,8 @@ def test_a_file_refused_is_said_in_the_page_and_asked_for_again_there(page, serv
     sign_in(page, server, "giamsat-busy", "/reports", at_admin=True)  # (its role is changed below)
     expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
     said = page.locator("#file-error")
-    three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
     supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
-    others = [Download(server.url, supervisor, three_years) for _ in range(2)]
+    others = [Download(server.url, supervisor, A_YEAR) for _ in range(2)]
     try:
         expect(page.locator("#pdf")).to_have_attribute("href", re.compile("format=pdf"))
         wait_until_busy(server.url, supervisor, others)

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 from admin_helpers import reports_login
 from playwright.sync_api import expect
-from report_file_helpers import Download, wait_until_busy
+from report_file_helpers import A_YEAR, Download, wait_until_busy
 
 REPORTS_SCREEN = {"width": 1366, "height": 900}
 
@@ -76,8 +76,7 @@ def test_a_comparison_file_refused_is_said_in_the_comparison_and_asked_for_again
     expect(section).to_have_attribute("data-ready", "1")
     said = section.locator("#sites-file-error")  # (the table's own errors: #sites-error)
     supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
-    three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
-    others = [Download(server.url, supervisor, three_years) for _ in range(2)]
+    others = [Download(server.url, supervisor, A_YEAR) for _ in range(2)]
     try:
         wait_until_busy(server.url, supervisor, others)
         section.locator("#sites-pdf").click()
