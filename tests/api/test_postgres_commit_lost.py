@@ -49,17 +49,17 @@ def link():
     link.close()
 
 
-def through_link(live_server, pg_url: str, link: CommitCutLink, config=None):
+def through_link(live_server, database_url: str, link: CommitCutLink, config=None):
     """A live server on PostgreSQL through ``link``, its lapse loop held off (its UPDATE of tickets,
     every 30 s, could take a cut meant for a clerk's call)."""
-    url = pg_url.replace(":5432/", f":{link.port}/")
+    url = database_url.replace(":5432/", f":{link.port}/")
     return live_server(config, env={"QUEUEKIOSK_DATABASE_URL": url, "QUEUEKIOSK_LAPSE_SECONDS": "3600"})
 
 
-def issued_once_through_a_cut(live_server, pg_url: str, link: CommitCutLink, when: str):
+def issued_once_through_a_cut(live_server, database_url: str, link: CommitCutLink, when: str):
     """A live server through ``link`` whose second ticket's COMMIT is cut ``when`` (arm's): the ticket is
     issued all the same, 1002, once. The server, and the session that took the tickets."""
-    srv = through_link(live_server, pg_url, link)
+    srv = through_link(live_server, database_url, link)
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
     link.arm(when, TICKET)
@@ -70,8 +70,10 @@ def issued_once_through_a_cut(live_server, pg_url: str, link: CommitCutLink, whe
     return srv, http
 
 
-def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_server, pg_url, sio_client, link):
-    srv = through_link(live_server, pg_url, link)
+def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(
+    live_server, migrated_pg_url, sio_client, link
+):
+    srv = through_link(live_server, migrated_pg_url, link)
     http = srv.session()
     keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
     assert issue(http, "HT")["number"] == 1001
@@ -100,11 +102,11 @@ def test_a_ticket_and_a_call_whose_commit_reached_postgresql_are_answered(live_s
     assert "A fault of the server" not in log
 
 
-def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refused(live_server, pg_url, link):
+def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refused(live_server, migrated_pg_url, link):
     """Cut before PostgreSQL read the COMMIT: the transaction rolled back with its session, and the batch
     runs again on a fresh connection (the citizen gets the next number, once). Cut again there: the
     citizen hears 503 and the number is the next ticket's."""
-    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "before")
+    srv, http = issued_once_through_a_cut(live_server, migrated_pg_url, link, "before")
     link.arm("before", TICKET, times=2)
     assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
     assert link.cuts == 3
@@ -114,11 +116,13 @@ def test_a_ticket_whose_commit_never_reached_postgresql_is_issued_once_or_refuse
     assert "A fault of the server" not in log
 
 
-def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_issued(live_server, pg_url, link):
+def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_issued(
+    live_server, migrated_pg_url, link
+):
     """The COMMIT reached PostgreSQL, but the server cannot reach it to ask (a few seconds): the citizen
     hears 503 ``database_outcome_unknown`` (it may have been done: check before trying again), not
     "busy, nothing was changed"; the number was indeed used."""
-    srv = through_link(live_server, pg_url, link)
+    srv = through_link(live_server, migrated_pg_url, link)
     http = srv.session()
     assert issue(http, "HT")["number"] == 1001
     link.arm("after", TICKET, then_refuse=True)
@@ -134,13 +138,13 @@ def test_a_ticket_whose_commit_postgresql_could_not_be_asked_about_is_told_it_ma
     assert "Database outcome unknown" in log and "Nothing was written (POST /api/v1/tickets" not in log
 
 
-def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live_server, pg_url, link):
+def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live_server, migrated_pg_url, link):
     """The COMMIT never reaches PostgreSQL, whose session stays open in the transaction (a client gone
     without a word, PostgreSQL not yet told): asked, PostgreSQL says the transaction is in progress. Its
     session is ended (pg_terminate_backend of that process and transaction), the transaction then rolled
     back, and the batch runs again: the citizen gets the next number, once (not 503 after ASK_SECONDS
     of "in progress")."""
-    srv, http = issued_once_through_a_cut(live_server, pg_url, link, "hold")
+    srv, http = issued_once_through_a_cut(live_server, migrated_pg_url, link, "hold")
     assert link.held_ended.wait(5)  # (the held session was ended by the server's question)
     assert issue(http, "HT")["number"] == 1003  # none given twice, none lost
     log = srv.log()
@@ -148,13 +152,13 @@ def test_a_ticket_whose_commit_is_held_with_its_session_open_is_issued_once(live
 
 
 def test_a_keypad_press_whose_commit_postgresql_could_not_tell_of_is_sent_again_and_done_once(
-    live_server, pg_url, link
+    live_server, migrated_pg_url, link
 ):
     """A clerk's "next" at the keypad whose COMMIT's answer was lost, and the server's question about it
     cut too: 503 ``database_outcome_unknown``. The keypad sends the press again with its Idempotency-Key
     (the server answers a press it did with its first answer): meanwhile it says so, not the server's
     "check before trying again" (it showed that while it tried again by itself). The call is made once."""
-    srv = through_link(live_server, pg_url, link)
+    srv = through_link(live_server, migrated_pg_url, link)
     http = srv.session()
     first, second = issue(http, "HT"), issue(http, "HT")
     with contextlib.closing(keypads(srv)) as started:
@@ -172,14 +176,16 @@ def test_a_keypad_press_whose_commit_postgresql_could_not_tell_of_is_sent_again_
     assert "Database outcome unknown" in srv.log()
 
 
-def test_a_keypad_giving_up_on_an_unconfirmed_press_shows_the_counter_as_the_server_has_it(live_server, pg_url, link):
+def test_a_keypad_giving_up_on_an_unconfirmed_press_shows_the_counter_as_the_server_has_it(
+    live_server, migrated_pg_url, link
+):
     """A clerk's "next" whose COMMIT's answer was lost, PostgreSQL out of reach to ask for ASK_SECONDS: the
     503 ``database_outcome_unknown`` comes after the keypad's ``--retry-seconds``, and it gives up. The call
     was committed, but the server sent no event of it: the keypad asks for the counter's state before it
     tells the clerk to check the current number (asking again while PostgreSQL is still out of reach), and
     shows the number called (it showed the number of before the press, and the clerk, told to check it,
     pressed again: the next citizen called too)."""
-    srv = through_link(live_server, pg_url, link)
+    srv = through_link(live_server, migrated_pg_url, link)
     http = srv.session()
     first, second = issue(http, "HT"), issue(http, "HT")
     with contextlib.closing(keypads(srv)) as started:
@@ -204,7 +210,7 @@ def test_a_keypad_giving_up_on_an_unconfirmed_press_shows_the_counter_as_the_ser
 
 @pytest.mark.parametrize("event", ["agent.hello", "print.done"])
 def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_is_told_it_may_be_done(
-    live_server, pg_url, link, config_variant, sio_client, event
+    live_server, migrated_pg_url, link, config_variant, sio_client, event
 ):
     """Over Socket.IO as over HTTP: a kiosk agent's report of a job printed (``agent.hello``'s jobs
     printed unconfirmed, ``print.done``) whose write lost its COMMIT, PostgreSQL out of reach to ask, is
@@ -213,7 +219,7 @@ def test_a_kiosk_agents_report_whose_commit_postgresql_could_not_be_asked_about_
     before: the agent waited out its call)."""
     config = config_variant()
     config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}]
-    srv = through_link(live_server, pg_url, link, config)
+    srv = through_link(live_server, migrated_pg_url, link, config)
     issue(srv.session(), "HT", kiosk="kiosk-1")  # (a job for the agent's printer)
     agent = sio_client(srv, auth={"token": srv.kiosk_token()})
     assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)["ok"] is True
