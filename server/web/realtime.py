@@ -526,6 +526,13 @@ def on_connect(auth=None):
         principal = _principal_at_connect(auth)
     except q.QueueError as error:  # a wrong token is refused at once, not silently downgraded to anonymous,
         raise _refused(error) from None  # and told why (a kiosk agent stops on it: kiosk/agent.py)
+    except faults.DATABASE_ERRORS as error:  # its token or session not looked up (the database out of reach,
+        # busy): said once as any request's fault, and the connection let go, so that the client connects again
+        # by itself until it can be answered (left unanswered, it waited for ever, live no more; refused, a
+        # client would not try again)
+        report_database_fault(error, "Socket.IO connect", fault_site(app_state()))
+        drop_transport(request.sid)
+        return False
     if site_id not in app_state().sites:  # removed while the token was looked up (after forget_site's disconnects)
         raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:

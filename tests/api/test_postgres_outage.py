@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from api_helpers import assert_error, issue
+from conftest import SioClient
 from pg_link_helpers import CuttableLink, MovedAddressLink
 from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 
@@ -41,6 +42,45 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
         assert issue(http, "HT")["number"] == 1002
         assert "message handler error" not in srv.log()
     finally:
+        link.close()
+
+
+@pytest.mark.postgres
+def test_a_device_connecting_while_postgresql_is_out_of_reach_is_let_go_and_connects_once_it_is_back(
+    live_server, migrated_pg_url
+):
+    """A device with a token (a keypad, a kiosk agent; a signed-in page with its session) whose Socket.IO
+    connection comes while PostgreSQL is out of reach (the centre's server up before its database, after a
+    power cut) is let go at once: its transport closed, from which a page's socket.io client connects again by
+    itself, as after any dropped connection. Before, its token could not be looked up and its connect was left
+    unanswered on a transport kept open: a page waited for ever, live no more, and the server logged a
+    traceback. Once PostgreSQL is back, its connect is taken and it hears its counter."""
+    link = CuttableLink()
+    device = None
+    try:
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
+        token = srv.token("counter", 1)
+        http = srv.session()
+        link.cut()
+        device = SioClient(srv.url)
+        device.sio.connect(srv.url, auth={"token": token}, wait=False)
+        deadline = time.monotonic() + 10
+        while device.sio.eio.state == "connected" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert device.sio.eio.state == "disconnected", "the connect was left unanswered on an open transport"
+        assert device.connects == 0
+
+        link.mend()  # what the page's socket.io client does by itself: connect again
+        device.connect(auth={"token": token}, wait_timeout=10)
+        assert device.subscribe({"counter": 1}) == {"ok": True}
+        since = device.mark()
+        issue(http, "HT")
+        assert device.wait_for("queue.changed", since=since)
+        log = srv.log()
+        assert "Traceback" not in log and "handler error" not in log, log[-3000:]
+    finally:
+        if device is not None:
+            device.close()
         link.close()
 
 
