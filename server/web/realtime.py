@@ -502,6 +502,15 @@ def _refused(error: q.QueueError) -> ConnectionRefusedError:
     return ConnectionRefusedError(reason["message"], reason)
 
 
+def _database_refused(error: Exception) -> ConnectionRefusedError:
+    """A connection refused because the database could not be asked (out of reach, busy): its fault's code
+    and words, said as any request's. Left unanswered, a page waited for ever, live no more; refused, the
+    pages connect again (queuekiosk.js), the keypad and the kiosk agent by their own loops. (A transport
+    closed instead could catch a browser's upgrade to WebSocket midway, leaving it to its ping's timeout.)"""
+    reason = database_refusal(error, "Socket.IO connect")["error"]
+    return ConnectionRefusedError(reason["message"], reason)
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     connects = request.environ.setdefault(_CONNECTS, _Allowance(CONNECTS_BURST, CONNECTS_PER_SECOND))
@@ -517,7 +526,10 @@ def on_connect(auth=None):
         return False
     from .app import SITE_CHECKED_KEY, SITE_KEY
 
-    site_id = _site_of_connection()
+    try:
+        site_id = _site_of_connection()
+    except faults.DATABASE_ERRORS as error:  # (a site another process added, looked up)
+        raise _database_refused(error) from None
     if site_id is None:  # an unknown site: nothing to watch there (the client's connect_error says why)
         raise _refused(q.NotFound("site_unknown", site=request.environ.get(SITE_KEY)))
     # every event of the connection is its site's: one removed since is answered site_unknown (AppState.site)
@@ -526,13 +538,8 @@ def on_connect(auth=None):
         principal = _principal_at_connect(auth)
     except q.QueueError as error:  # a wrong token is refused at once, not silently downgraded to anonymous,
         raise _refused(error) from None  # and told why (a kiosk agent stops on it: kiosk/agent.py)
-    except faults.DATABASE_ERRORS as error:  # its token or session not looked up (the database out of reach,
-        # busy): said once as any request's fault, and the connection let go, so that the client connects again
-        # by itself until it can be answered (left unanswered, it waited for ever, live no more; refused, a
-        # client would not try again)
-        report_database_fault(error, "Socket.IO connect", fault_site(app_state()))
-        drop_transport(request.sid)
-        return False
+    except faults.DATABASE_ERRORS as error:  # its token or session not looked up
+        raise _database_refused(error) from None
     if site_id not in app_state().sites:  # removed while the token was looked up (after forget_site's disconnects)
         raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:

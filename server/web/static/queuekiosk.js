@@ -37,18 +37,27 @@
   };
 
   // every page opens its Socket.IO connection with io(options): under /s/{site}/ it goes to the site's path
-  if (QK.site && typeof window.io === "function") {
+  if (typeof window.io === "function") {
     const plainIo = window.io;
     window.io = function (url, options) {
       if (typeof url === "object" && url !== null) { options = url; url = undefined; }
-      options = Object.assign({path: "/s/" + QK.site + "/socket.io"}, options || {});
+      if (QK.site) options = Object.assign({path: "/s/" + QK.site + "/socket.io"}, options || {});
       const socket = url === undefined ? plainIo(options) : plainIo(url, options);
-      // the site removed while the page is open (server/web/live_setup.py forget_site): its connection
-      // is refused, site_unknown. The page is asked for again, and the server's answer is what a new
-      // visit gets: its page saying there is no such site, in Vietnamese then English, not another
-      // centre's screen nor a page waiting for a connection for ever
+      let pause = 1000;
+      socket.on("connect", function () { pause = 1000; });
       socket.on("connect_error", function (error) {
-        if (error && error.data && error.data.code === "site_unknown") setTimeout(function () { location.reload(); }, 1000);
+        const code = error && error.data && error.data.code;
+        // the site removed while the page is open (server/web/live_setup.py forget_site): its connection
+        // is refused, site_unknown. The page is asked for again, and the server's answer is what a new
+        // visit gets: its page saying there is no such site, in Vietnamese then English, not another
+        // centre's screen nor a page waiting for a connection for ever
+        if (code === "site_unknown") setTimeout(function () { location.reload(); }, 1000);
+        // its token or session not looked up (the database out of reach or busy): refused, and a refused
+        // socket.io client does not try again by itself; asked again, less often while it lasts
+        else if (typeof code === "string" && code.indexOf("database_") === 0) {
+          setTimeout(function () { socket.connect(); }, pause);
+          pause = Math.min(pause * 2, 10000);
+        }
       });
       return socket;
     };
