@@ -16,9 +16,23 @@ if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright 
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from console_helpers import CLERK, log_in  # noqa: E402
 from dashboard_helpers import open_dashboard  # noqa: E402
+from pg_link_helpers import CuttableLink  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
+
+# every Socket.IO client a page makes, kept in window.__sockets (the page's io(), queuekiosk.js's included)
+KEEP_SOCKETS = """(function () {
+  let first = null, current;
+  window.__sockets = [];
+  Object.defineProperty(window, "io", {configurable: true, get: function () { return current; },
+    set: function (io) {
+      if (first) { current = io; return; }  // (queuekiosk.js's own, wrapping the one below)
+      first = io;
+      current = function () { const socket = first.apply(this, arguments); window.__sockets.push(socket); return socket; };
+      Object.assign(current, first);
+    }});
+})();"""
 
 HT = "Tư pháp - Hộ tịch"
 
@@ -83,3 +97,28 @@ def test_the_console_says_the_database_is_busy_and_the_press_again_works(server_
         other.close()
     page.get_by_role("button", name=re.compile("Gọi số tiếp theo")).click()
     expect(page.locator("#current-number")).to_have_text("1001")
+
+
+@pytest.mark.postgres
+def test_the_dashboard_connecting_again_while_postgresql_is_out_of_reach_is_live_once_it_is_back(
+    start_server, migrated_pg_url, page
+):
+    """The dashboard's live connection, dropped (a Wi-Fi drop, the server restarted) and made again while
+    PostgreSQL is out of reach, is refused database_busy (its session cannot be looked up): the page shows
+    itself offline and asks again by itself, live once PostgreSQL is back, without a reload. (Before, its
+    connect went unanswered and the page stayed offline until reloaded.)"""
+    link = CuttableLink()
+    try:
+        server = start_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
+        page.add_init_script(KEEP_SOCKETS)
+        open_dashboard(page, server)
+        body = page.locator("body")
+        link.cut()
+        page.evaluate("window.__sockets.forEach(function (socket) { socket.io.engine.close(); })")
+        expect(body).to_have_attribute("data-live", "offline", timeout=10_000)
+        time.sleep(3)  # its first tries meet the outage
+        expect(body).to_have_attribute("data-live", "offline")
+        link.mend()
+        expect(body).to_have_attribute("data-live", "live", timeout=20_000)
+    finally:
+        link.close()
