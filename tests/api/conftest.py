@@ -406,6 +406,8 @@ def redis_url(redis_server) -> str:
 class SioClient:
     """A python-socketio client that keeps every event it receives, in order, thread-safely."""
 
+    made: list[SioClient] = []  # every client of the running test, closed at its end (_close_sio_clients)
+
     def __init__(self, url: str, **client_kwargs):
         client_kwargs.setdefault("reconnection_delay", 0.2)
         client_kwargs.setdefault("reconnection_delay_max", 1)
@@ -422,6 +424,7 @@ class SioClient:
         self.sio.on("*", self._on_event)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
+        SioClient.made.append(self)
 
     def _on_event(self, event, *args):
         data = args[0] if len(args) == 1 else (args or None)
@@ -457,8 +460,11 @@ class SioClient:
         return self
 
     def close(self):
+        # shutdown(), not disconnect(): a client whose server is gone is reconnecting, and only
+        # shutdown() ends that loop (else it tries every second for the rest of the run, in a thread
+        # that also draws from the random module under other tests' hypothesis strategies).
         try:
-            self.sio.disconnect()
+            self.sio.shutdown()
         except Exception:  # noqa: BLE001 - already gone
             pass
 
@@ -513,6 +519,14 @@ class SioClient:
         time.sleep(duration)
         unexpected = [(e, d) for e, d in self.events[since:] if e.startswith(tuple(prefixes))]
         assert not unexpected, f"events were pushed for an action that did not happen: {unexpected}"
+
+
+@pytest.fixture(autouse=True)
+def _close_sio_clients():
+    """Every Socket.IO client a test made is closed when it ends, whatever it forgot."""
+    yield
+    while SioClient.made:
+        SioClient.made.pop().close()
 
 
 @pytest.fixture
