@@ -64,7 +64,7 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
 # is never answered, and nothing says so on its connection until the first keepalive probe, which the
 # address's new holder answers with a reset: 2 s after the last word, not 10 (the group writer's
 # batches queued behind it waited that long, past the kiosk's 10 s: tests/api/test_postgres_outage.py).
-# A probe is a few bytes each second per connection left idle, answered by the peer's kernel.
+# A probe is a few bytes every 2 s on a connection left idle, answered by the peer's kernel.
 # Each is libpq's setting of that name; one given in QUEUEKIOSK_DATABASE_URL's query (or libpq's
 # PGCONNECT_TIMEOUT) is kept.
 PG_CONNECTION_LIMITS = {
