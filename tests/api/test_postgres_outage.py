@@ -390,8 +390,8 @@ def test_a_ticket_whose_write_was_under_way_at_a_failover_is_issued_before_the_k
     out: the old primary took its first round trip (the BEGIN, ...) and died. No answer ever comes,
     and nothing says so on the connection until the server's TCP keepalive probe, which the address's
     new holder answers with a reset. The ticket is issued, on a fresh connection, before the kiosk
-    gives up (the first probe came 10 s after the last word: the kiosk had given up, its number issued
-    to nobody); no number is lost or given twice."""
+    gives up (before, the first probe came 10 s after the last word: the kiosk had given up, its number
+    issued to nobody); no number is lost or given twice."""
     config = config_variant()
     config["printers"] = [{"id": "kiosk-1", "driver": "agent"}]  # (no printing's writes: the ticket's is caught)
     link = MovedAddressLink()
