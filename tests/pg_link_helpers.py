@@ -3,9 +3,13 @@ itself is never stopped): tests/api/test_postgres_outage.py."""
 
 from __future__ import annotations
 
+import functools
+import selectors
 import socket
 import struct
 import threading
+
+import pytest
 
 
 def _no_delay(end: socket.socket) -> socket.socket:
@@ -103,56 +107,165 @@ class CuttableLink(_Link):
         self.listener.close()
 
 
+# linux/tcp.h: a socket in repair mode closes without a word (no FIN, no RST); needs CAP_NET_ADMIN (the
+# tests run as root: .ci/run)
+TCP_REPAIR = 19
+
+
+@functools.cache
+def _can_vanish() -> bool:
+    """Whether this process may put a socket in repair mode (CAP_NET_ADMIN)."""
+    with socket.socket() as trial:
+        try:
+            trial.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+        except OSError:  # no CAP_NET_ADMIN, or a sandbox that has no such option
+            return False
+    return True
+
+
+def _vanish(end: socket.socket) -> None:
+    """``end`` closed without a word to its peer, as a host that dies says nothing: the peer's next
+    segment (data, a TCP keepalive probe) then finds no connection there, and the kernel answers it
+    with a reset, as the host that took the address over does. What came from the peer is acknowledged
+    first, as the old primary's machine had (a delayed ACK goes within ~40 ms; unacknowledged, the
+    peer's retransmission would meet the reset within its first timeout, ~0.2 s)."""
+    end.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)  # (the ACK owed, sent now)
+    end.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    end.close()
+
+
 class MovedAddressLink(_Link):
     """A link whose ``fail_over()`` is a failover that moves the address (a virtual IP) while the old
-    primary dies: the old sessions end without a word to their clients (nothing arrives on an idle
-    socket), and the first bytes a client sends on one get a reset, as from the address's new
-    holder; new connections reach PostgreSQL again."""
+    primary dies: the old primary's sessions end (PostgreSQL's end of each old connection is closed:
+    their transactions roll back, their locks go, as with the machine), and the link's end of each
+    old connection vanishes without a word (``_vanish``): nothing arrives on an idle socket, and the
+    next thing its client sends on one, a query or a TCP keepalive probe, gets a reset, as from the
+    address's new holder. A query sent before the failover and not yet answered is never answered:
+    its client hears of it at its first keepalive probe. New connections reach PostgreSQL again.
+
+    ``fail_over_at(marker)``: the failover comes as the next chunk a client sends that holds
+    ``marker`` arrives (e.g. the group writer's BEGIN or COMMIT): the old primary took it and died
+    before answering (``failed_over`` is set then). Vanishing needs CAP_NET_ADMIN (TCP_REPAIR; the
+    tests run as root): without it, the next data a client sends on an old connection gets the reset,
+    but its keepalive probes are acknowledged (``fail_over_at`` then skips its test)."""
 
     def __init__(self, target=("127.0.0.1", 5432)):
-        self.generation = 0
-        self.links: list[tuple[int, socket.socket, socket.socket]] = []
+        self.vanishes = _can_vanish()
+        self.links: list[_Forwarding] = []
+        self.failed_over = threading.Event()
+        self._marker: bytes | None = None
+        self._lock = threading.Lock()
         super().__init__(target)
 
     def _joined(self, client: socket.socket) -> None:
-        upstream = _upstream(self.target)
-        link = (self.generation, client, upstream)
-        self.links.append(link)
-        threading.Thread(target=self._up, args=link, daemon=True).start()
-        threading.Thread(target=self._down, args=link, daemon=True).start()
+        forwarding = _Forwarding(self, client, _upstream(self.target))
+        with self._lock:
+            self.links.append(forwarding)
+        forwarding.start()
 
-    def _up(self, generation: int, client: socket.socket, upstream: socket.socket) -> None:
-        try:
-            while data := client.recv(65536):
-                if generation != self.generation:  # the address's new holder knows no such session
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    client.close()
-                    return
-                upstream.sendall(data)
-        except OSError:
-            pass
+    def fail_over_at(self, marker: bytes) -> None:
+        if not self.vanishes:  # (its client would wait for ever: the link's kernel acknowledges its probes)
+            pytest.skip("a query under way at a failover needs the link's end to vanish: CAP_NET_ADMIN (root)")
+        self.failed_over.clear()
+        self._marker = marker
 
-    def _down(self, generation: int, client: socket.socket, upstream: socket.socket) -> None:
-        try:
-            while data := upstream.recv(65536):
-                client.sendall(data)
-        except OSError:
-            pass
-        if generation == self.generation:  # (PostgreSQL ended it: its client hears so)
-            try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _takes_over(self, data: bytes) -> bool:
+        """Whether ``data``, sent by a client on a link of the current primary, is where the armed
+        failover comes (once)."""
+        with self._lock:
+            if self._marker is None or self._marker not in data:
+                return False
+            self._marker = None
+        return True
 
-    def fail_over(self) -> None:
-        self.generation += 1
-        old, self.links = self.links, []
-        for _generation, _client, upstream in old:
-            upstream.close()  # the old primary's sessions are gone; their clients hear nothing
+    def fail_over(self, _during: _Forwarding | None = None) -> None:
+        with self._lock:
+            old, self.links = self.links, []
+        old = [forwarding for forwarding in old if forwarding is not _during]
+        for forwarding in old:
+            forwarding.end()
+        for forwarding in old:
+            forwarding.ended.wait(10)
+        if _during is None:
+            self.failed_over.set()
 
     def close(self) -> None:
         self.listener.close()
         self.fail_over()
+
+
+class _Forwarding:
+    """A client's connection through a MovedAddressLink, forwarded both ways by one thread that waits
+    on both ends, and on a wake-up, at once: the link ends it between two chunks. (A thread left
+    reading a socket that another closed keeps it open on Linux for as long as its read waits: before,
+    the old primary's sessions lived on, and a query a client had just sent could be dropped with its
+    connection kept open, its client waiting for ever.)"""
+
+    def __init__(self, link: MovedAddressLink, client: socket.socket, upstream: socket.socket):
+        self.link, self.client, self.upstream = link, client, upstream
+        self._wake, self._woken = socket.socketpair()
+        self.ended = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def end(self) -> None:
+        """Ended by a failover: the thread vanishes from its client and closes PostgreSQL's end."""
+        try:
+            self._wake.send(b"!")
+        except OSError:  # (ended already: its client or PostgreSQL closed it)
+            pass
+
+    def _run(self) -> None:
+        failover = None
+        try:
+            failover = self._forward()
+        except OSError:  # (a reset by either end)
+            _shut(self.client, self.upstream)
+        if failover:
+            _shut(self.upstream)  # the old primary is gone: its session ends, its transaction rolled back
+            if self.link.vanishes:
+                _vanish(self.client)  # (the address's new holder knows no such session)
+            else:
+                self._reset_when_used()
+        for end in (self.client, self.upstream, self._wake, self._woken):
+            end.close()
+        with self.link._lock:
+            if self in self.link.links:
+                self.link.links.remove(self)
+        self.ended.set()
+        if failover == "here":
+            self.link.failed_over.set()
+
+    def _reset_when_used(self) -> None:
+        """Without CAP_NET_ADMIN: what the client sends next on the old connection gets a reset."""
+        self.ended.set()  # (for the failover: the client's end waits here)
+        try:
+            if self.client.recv(1):
+                self.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+
+    def _forward(self) -> str | None:
+        """Forward until either end closes (None: the other end is told) or a failover ("link's"; "here":
+        at the chunk ``fail_over_at`` awaited)."""
+        other = {self.client: self.upstream, self.upstream: self.client}
+        with selectors.DefaultSelector() as selector:
+            for end in (self.client, self.upstream, self._woken):
+                selector.register(end, selectors.EVENT_READ)
+            while True:
+                for key, _events in selector.select():
+                    source = key.fileobj
+                    if source is self._woken:
+                        return "link's"
+                    data = source.recv(65536)
+                    if not data:  # (its end closed: the other hears so; PostgreSQL's, a session it ended)
+                        _shut(other[source])
+                        return None
+                    if source is self.client and self.link._takes_over(data):
+                        self.link.fail_over(_during=self)  # (the old primary took it, and died)
+                        return "here"
+                    other[source].sendall(data)
 
 
 class CommitCutLink(_Link):

@@ -60,14 +60,21 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
 # nothing yet) is an outage, answered 503 within seconds, not requests and the group writer hanging: a
 # connect gives up after 5 s (psycopg's default is 130 s), a connection whose host went silent fails
 # within ~20 s (keepalives, and TCP's own limit for unacknowledged data), not the system's ~15 minutes.
+# A round trip under way when a failover moves the address (a virtual IP) while the old primary dies
+# is never answered, and nothing says so on its connection until the first keepalive probe, which the
+# address's new holder answers with a reset: 2 s after the last word, not 10 (the group writer's
+# batches queued behind it waited that long, past the kiosk's 10 s: tests/api/test_postgres_outage.py).
+# A probe is a few bytes every 2 s on a connection left idle, answered by the peer's kernel. 18 probes
+# unanswered, a second apart, make the same ~20 s as tcp_user_timeout where that is not applied (libpq
+# without it, e.g. macOS, or tcp_user_timeout=0 in the URL): not 5 s, which a short network blip reaches.
 # Each is libpq's setting of that name; one given in QUEUEKIOSK_DATABASE_URL's query (or libpq's
 # PGCONNECT_TIMEOUT) is kept.
 PG_CONNECTION_LIMITS = {
     "connect_timeout": 5,
     "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 3,
-    "keepalives_count": 3,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 18,
     "tcp_user_timeout": 20_000,  # milliseconds
 }
 # PostgreSQL's side of the same connection gives up as soon (its defaults: the system's, ~2 hours): a

@@ -20,6 +20,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.lease import Lease
+from queuekiosk.server.core.pg_commit import XACT
 
 
 @pytest.mark.postgres
@@ -376,6 +377,38 @@ def _fill_the_pool(srv) -> None:
     """Looks side by side: the pool holds connections of a moment ago."""
     with ThreadPoolExecutor(4) as looks:
         assert {r.status_code for r in looks.map(_look_at_the_queue, [srv] * 8)} == {200}
+
+
+KIOSK_WAITS = 10  # seconds a kiosk waits for its ticket before it gives up (queuekiosk.js API_TIMEOUT_MS)
+
+
+@pytest.mark.postgres
+def test_a_ticket_whose_write_was_under_way_at_a_failover_is_issued_before_the_kiosk_gives_up(
+    live_server, config_variant, migrated_pg_url
+):
+    """A failover that moved the address comes as the group writer's batch of a citizen's ticket goes
+    out: the old primary took its first round trip (the BEGIN, ...) and died. No answer ever comes,
+    and nothing says so on the connection until the server's TCP keepalive probe, which the address's
+    new holder answers with a reset. The ticket is issued, on a fresh connection, before the kiosk
+    gives up (before, the first probe came 10 s after the last word: the kiosk had given up, its number
+    issued to nobody); no number is lost or given twice."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent"}]  # (no printing's writes: the ticket's is caught)
+    link = MovedAddressLink()
+    try:
+        srv = live_server(config, env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
+        http = srv.session()
+        assert issue(http, "HT")["number"] == 1001
+        link.fail_over_at(XACT.encode())  # (with the BEGIN of the group writer's next batch)
+        ticket = http.post("/api/v1/tickets", json={"service": "HT"}, timeout=KIOSK_WAITS)
+        assert link.failed_over.is_set()
+        assert ticket.status_code == 201, ticket.text
+        assert ticket.json()["number"] == 1002
+        assert issue(http, "HT")["number"] == 1003
+        assert "A fault of the server" not in srv.log()
+        assert "was found lost at its start: it runs again on a fresh one" in srv.log()
+    finally:
+        link.close()
 
 
 @pytest.mark.postgres
