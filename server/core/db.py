@@ -60,13 +60,10 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
 # nothing yet) is an outage, answered 503 within seconds, not requests and the group writer hanging: a
 # connect gives up after 5 s (psycopg's default is 130 s), a connection whose host went silent fails
 # within ~20 s (keepalives, and TCP's own limit for unacknowledged data), not the system's ~15 minutes.
-# A round trip under way when a failover moves the address (a virtual IP) while the old primary dies
-# is never answered, and nothing says so on its connection until the first keepalive probe, which the
-# address's new holder answers with a reset: 2 s after the last word, not 10 (the group writer's
-# batches queued behind it waited that long, past the kiosk's 10 s: tests/api/test_postgres_outage.py).
-# A probe is a few bytes every 2 s on a connection left idle, answered by the peer's kernel. 18 probes
-# unanswered, a second apart, make the same ~20 s as tcp_user_timeout where that is not applied (libpq
-# without it, e.g. macOS, or tcp_user_timeout=0 in the URL): not 5 s, which a short network blip reaches.
+# A round trip under way when a failover moves the address (a virtual IP) is never answered: the first
+# keepalive probe, 2 s after the last word (was 10, past the kiosk's 10 s for the writes queued behind),
+# meets the new holder's reset. 18 unanswered probes a second apart make tcp_user_timeout's ~20 s where
+# libpq does not apply that (macOS, tcp_user_timeout=0 in the URL), not 5 s, which a short blip reaches.
 # Each is libpq's setting of that name; one given in QUEUEKIOSK_DATABASE_URL's query (or libpq's
 # PGCONNECT_TIMEOUT) is kept.
 PG_CONNECTION_LIMITS = {
