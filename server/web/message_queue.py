@@ -488,17 +488,15 @@ class BoundedRedisManager(socketio.RedisManager):
             if heard["type"] not in ("pmessage", "message"):
                 continue
             data = heard["data"]
-            if heard["channel"] == channel and not data.startswith(batch_opening):
+            earlier = heard["channel"] == channel  # (this version's batches go on channels of their own)
+            if earlier and not data.startswith(batch_opening):
                 yield data  # a message of python-socketio's own form
                 continue
             read = read_batch(data)
             if read is None:
                 continue
             message, payloads_at = read
-            if message["method"] == FRAMED:
-                yield from self._hear_framed(message["messages"], data, payloads_at)
-                continue
-            if message["method"] == BATCH and not self._earlier_version_said:
+            if earlier and not self._earlier_version_said:
                 self._earlier_version_said = True
                 log.warning(
                     "a queuekiosk process of an earlier version publishes on this message queue (%s): its "
@@ -506,7 +504,10 @@ class BoundedRedisManager(socketio.RedisManager):
                     "installation, then start them all on this version (docs/deployment.md, Upgrading).",
                     self.redis_url.split("@")[-1],
                 )
-            yield from self._hear_whole(message["messages"])
+            if message["method"] == FRAMED:
+                yield from self._hear_framed(message["messages"], data, payloads_at)
+            else:
+                yield from self._hear_whole(message["messages"])
 
     def _hear_framed(self, header: list, data: bytes, offset: int):
         """A FRAMED batch's messages in order: each emit told to this process's clients at once, a

@@ -432,3 +432,28 @@ def test_processes_whose_ids_begin_alike_each_hear_every_other_and_not_themselve
         assert listeners == 0
         assert admin.publish(publishing_channel(channel, host_id), b"{}") == len(ids) - (host_id in ids), host_id
     assert admin.publish(channel, b"{}") == len(ids)
+
+
+def test_a_framed_batch_on_the_installation_s_channel_is_told_and_its_earlier_version_said(redis_server, caplog):
+    """The version before this one published its framed batches on the installation's channel, which this
+    version listens to but never publishes on: such a batch is told here, and the log says once that a
+    process of an earlier version is there (its screens do not hear this version's batches)."""
+    heard: list[str] = []
+    _there, there_manager = _process(redis_server.url, heard)
+    _subscribed(there_manager)
+    payload = json.dumps(PAYLOADS[2], ensure_ascii=False).encode()
+    header = {
+        "host_id": "a-process-of-the-version-before",
+        "method": "queuekiosk.framed",
+        "messages": [["ticket.called", "/", ["site:display:lobby"], len(payload)]],
+    }
+    for _ in range(2):
+        redis.Redis.from_url(redis_server.url).publish(
+            channel_of(redis_server.url), json.dumps(header).encode() + b"\n" + payload
+        )
+    deadline = time.monotonic() + 5
+    while len(heard) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [json.loads(p[p.index("[") :]) for p in heard] == 2 * [["ticket.called", PAYLOADS[2]]]
+    said = [r.getMessage() for r in caplog.records if "earlier version" in r.getMessage()]
+    assert len(said) == 1 and "Stop every process" in said[0], said
