@@ -426,6 +426,11 @@ class Gathered:
         try:
             with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
                 for sql, values, slots in sends:
+                    if values is None and sql in _COMMANDS:  # psycopg's way for its own BEGIN: no cursor (~45
+                        for _ in dbapi_connection._exec_command(sql):  # Python calls less), an error raised
+                            pass  # as a statement's
+                        sent.append((None, slots))
+                        continue
                     cursor = dbapi_connection.cursor()
                     sent.append((cursor, slots))
                     cursor.execute(sql, values)
@@ -434,6 +439,9 @@ class Gathered:
             # each action runs again alone, so only the one whose values fail hears of it
             self._failed(conn, error)
         for cursor, slots in sent:
+            if cursor is None:  # (a command: no rows, or the batch's error)
+                slots[0][:] = [[], None] if self.database_error is None else [None, self.database_error]
+                continue
             try:
                 if cursor.pgresult is None:  # failed, or not run after another's failure (no rows: an error)
                     error = self.database_error or dbapi.OperationalError("the statement was not run")
@@ -774,6 +782,7 @@ def pg_lanes() -> int:
 # the lane's connection is in psycopg's autocommit mode and the writer sends the BEGIN itself: psycopg's
 # own waits for its answer before the first statement (in pipeline mode too), one round trip a batch
 _BEGIN = "BEGIN"
+_COMMANDS = frozenset({_BEGIN, _SAVEPOINT})  # sent by psycopg's own way for commands in a pipeline (Gathered.flush)
 _INTRANS, _INERROR = 2, 3  # psycopg's pq.TransactionStatus: in a transaction; in a failed one
 
 
