@@ -34,7 +34,7 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome, release_and_commit
 from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
@@ -297,7 +297,7 @@ class PostgresGroupWriter:
                 try:
                     outcome = action(conn, *args, **kwargs)
                     if index > last:  # its deferred writes with the COMMIT
-                        _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
+                        _send_commit(lane, conn, release_and_commit, conn)
                     elif careful or conn.info[DEFERRED] or not _rerunnable(job):
                         # its deferred writes with the savepoint let go and the next one set: an error
                         # of a deferred write is this action's own
@@ -334,7 +334,7 @@ class PostgresGroupWriter:
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
-                _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
+                _send_commit(lane, conn, release_and_commit, conn)
                 results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
                 provisional.clear()
             return end
