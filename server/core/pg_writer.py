@@ -426,9 +426,9 @@ class Gathered:
         try:
             with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
                 for sql, values, slots in sends:
-                    if values is None and sql in _COMMANDS:  # psycopg's way for its own BEGIN: no cursor (~45
-                        for _ in dbapi_connection._exec_command(sql):  # Python calls less), an error raised
-                            pass  # as a statement's
+                    if values is None and sql in _COMMANDS:  # as psycopg queues its own BEGIN: no cursor,
+                        for _ in dbapi_connection._exec_command(sql):  # ~45 Python calls less; its error
+                            pass  # raised as a statement's
                         sent.append((None, slots))
                         continue
                     cursor = dbapi_connection.cursor()
