@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 
 import orjson
 import redis
@@ -200,6 +201,9 @@ def batch_messages(data: bytes) -> list[dict]:
 class BoundedRedisManager(socketio.RedisManager):
     def __init__(self, url: str, channel: str | None = None):
         super().__init__(url, channel=channel or channel_of(url))
+        # others_patterns tells ids apart by their first differing character: every process's id must
+        # be of one length (one a prefix of another would hear neither), whatever python-socketio makes
+        self.host_id = uuid.uuid4().hex
         self._publisher = redis_client(url, socket_timeout=TIMEOUT_SECONDS)
         self._publish_again_at = 0.0
         self.dropped = 0  # messages not sent to the other processes since the last that was
