@@ -214,10 +214,12 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
     count every message on the channel and its bytes into ``traffic``."""
     import redis
 
-    from queuekiosk.server.web.message_queue import batch_messages, channel_of
+    from queuekiosk.server.web.message_queue import batch_messages, channel_of, every_process_pattern
 
     pubsub = redis.Redis.from_url(message_queue).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel_of(message_queue))  # (named by the address's Redis database)
+    # (named by the address's Redis database: each process's batches on a channel of its own under it)
+    pubsub.subscribe(channel_of(message_queue))
+    pubsub.psubscribe(every_process_pattern(message_queue))
     pubsub.get_message(timeout=5)  # the subscription is confirmed
 
     def run():

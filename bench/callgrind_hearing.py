@@ -64,6 +64,8 @@ def capture(args, folder: Path) -> tuple[list[bytes], str, int]:
     """The batches two processes published while issuing, the lobby display's room, the tickets issued."""
     import redis
 
+    from queuekiosk.server.web.message_queue import every_process_pattern
+
     with contextlib.ExitStack() as stack:
         command, env, _cwd = ours(None, folder / "instance", bench_config(folder))
         env["QUEUEKIOSK_DATABASE_URL"] = fresh_database(args.postgres, "qk_callgrind_hearing")
@@ -83,12 +85,12 @@ def capture(args, folder: Path) -> tuple[list[bytes], str, int]:
             connect_display(stack, f"http://127.0.0.1:{port}")
         batches, captured = [], threading.Event()
         pubsub = redis.Redis.from_url(url).pubsub()
-        pubsub.subscribe("flask-socketio")
+        pubsub.psubscribe(every_process_pattern(url))  # (each process publishes on a channel of its own)
 
         def listen():
             while not captured.is_set():
                 message = pubsub.get_message(timeout=0.2)
-                if message and message["type"] == "message":
+                if message and message["type"] in ("message", "pmessage"):
                     batches.append(message["data"])
 
         def issue(tickets: int) -> int:

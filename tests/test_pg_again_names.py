@@ -38,6 +38,18 @@ def test_the_private_names_pg_again_uses_are_there():
     assert [*batches][1:3] == ["connection", "cursor"], "SQLAlchemy: _deliver_insertmanyvalues_batches(cursor)"
 
 
+def test_the_private_names_the_group_writer_sends_its_commands_with_are_there():
+    """pg_writer sends a batch's BEGIN and SAVEPOINT as psycopg sends its own (``Connection._exec_command``),
+    and pg_commit.release_and_commit its last release and COMMIT on the connection's ``pgconn``, waited by
+    ``Connection.wait`` on ``generators.execute``, an error made by ``errors.error_from_result``: no public
+    call sends a command without a cursor (~50–90 Python calls a batch less)."""
+    psycopg = pytest.importorskip("psycopg")
+    assert inspect.isgeneratorfunction(psycopg.Connection._exec_command), "psycopg: Connection._exec_command"
+    assert [*inspect.signature(psycopg.Connection.wait).parameters][1] == "gen", "psycopg: Connection.wait(gen)"
+    assert inspect.isgeneratorfunction(psycopg.generators.execute), "psycopg: generators.execute(pgconn)"
+    assert callable(psycopg.errors.error_from_result), "psycopg: errors.error_from_result"
+
+
 @pytest.mark.postgres
 def test_insertmanyvalues_reads_its_rows_from_the_cursor_it_holds_re_bound_to_another_connection(pg_url):
     """The cursor SQLAlchemy holds for insertmanyvalues (``context.cursor``), its psycopg

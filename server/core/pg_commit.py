@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .db import forget_older_connections
+from .db import DEFERRED, driver_error, forget_older_connections, send_deferred
+from .writer import _RELEASE
 
 # The server the batch began on, as a text: when it started, and when its shared statistics were
 # last reset, which a crash-restart does (a backend killed: the postmaster reinitialises without
@@ -134,3 +135,29 @@ def outcome_unknown(error: BaseException) -> bool:
 def sqlstate(error) -> str | None:
     """The SQLSTATE of a driver's error, or SQLAlchemy's of it (None: none given)."""
     return getattr(getattr(error, "orig", error), "sqlstate", None)
+
+
+_RELEASE_AND_COMMIT = f"{_RELEASE}; COMMIT".encode()
+
+
+def release_and_commit(conn) -> None:
+    """A group-commit batch's last savepoint let go and its COMMIT, one query of two statements (with the
+    deferred writes of its last action before them, if any: db.send_deferred's way). Without those it is
+    sent as psycopg sends its own commands, with no cursor (~50 Python calls less a batch); an error of
+    PostgreSQL's, or a connection found lost, is raised as send_deferred raises it (SQLAlchemy's, naming
+    the release)."""
+    if conn.info.get(DEFERRED):
+        send_deferred(conn, then=(_RELEASE, "COMMIT"))
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with dbapi_connection.lock:
+            pgconn = dbapi_connection.pgconn
+            pgconn.send_query(_RELEASE_AND_COMMIT)
+            results = dbapi_connection.wait(dbapi.generators.execute(pgconn))
+        for result in results:
+            if result.status == dbapi.pq.ExecStatus.FATAL_ERROR:
+                raise dbapi.errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
+    except dbapi.Error as error:
+        raise driver_error(conn, _RELEASE, None, error) from error

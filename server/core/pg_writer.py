@@ -34,7 +34,7 @@ from .db import (
 )
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
-from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome
+from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome, release_and_commit
 from .pg_commit import sqlstate as _sqlstate
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
@@ -297,7 +297,7 @@ class PostgresGroupWriter:
                 try:
                     outcome = action(conn, *args, **kwargs)
                     if index > last:  # its deferred writes with the COMMIT
-                        _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
+                        _send_commit(lane, conn, release_and_commit, conn)
                     elif careful or conn.info[DEFERRED] or not _rerunnable(job):
                         # its deferred writes with the savepoint let go and the next one set: an error
                         # of a deferred write is this action's own
@@ -334,7 +334,7 @@ class PostgresGroupWriter:
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
-                _send_commit(lane, conn, send_deferred, conn, then=(_RELEASE, "COMMIT"))
+                _send_commit(lane, conn, release_and_commit, conn)
                 results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
                 provisional.clear()
             return end
@@ -426,6 +426,11 @@ class Gathered:
         try:
             with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
                 for sql, values, slots in sends:
+                    if values is None and sql in _COMMANDS:  # as psycopg queues its own BEGIN: no cursor,
+                        for _ in dbapi_connection._exec_command(sql):  # ~45 Python calls less; its error
+                            pass  # raised as a statement's
+                        sent.append((None, slots))
+                        continue
                     cursor = dbapi_connection.cursor()
                     sent.append((cursor, slots))
                     cursor.execute(sql, values)
@@ -434,6 +439,9 @@ class Gathered:
             # each action runs again alone, so only the one whose values fail hears of it
             self._failed(conn, error)
         for cursor, slots in sent:
+            if cursor is None:  # (a command: no rows, or the batch's error)
+                slots[0][:] = [[], None] if self.database_error is None else [None, self.database_error]
+                continue
             try:
                 if cursor.pgresult is None:  # failed, or not run after another's failure (no rows: an error)
                     error = self.database_error or dbapi.OperationalError("the statement was not run")
@@ -774,6 +782,7 @@ def pg_lanes() -> int:
 # the lane's connection is in psycopg's autocommit mode and the writer sends the BEGIN itself: psycopg's
 # own waits for its answer before the first statement (in pipeline mode too), one round trip a batch
 _BEGIN = "BEGIN"
+_COMMANDS = frozenset({_BEGIN, _SAVEPOINT})  # sent by psycopg's own way for commands in a pipeline (Gathered.flush)
 _INTRANS, _INERROR = 2, 3  # psycopg's pq.TransactionStatus: in a transaction; in a failed one
 
 

@@ -23,8 +23,13 @@ Redis stops answering pings) ends a subscription whose connection went silent.
 A request does not wait for Redis at all: its messages (a ticket is told to a dozen rooms) go to
 this process's clients at once and into a list that one publishing greenlet sends as one Redis
 message, with whatever other requests added meanwhile: one round trip, and one decoding on each
-other process, for a busy moment's tickets instead of one per room per ticket. A process skips its
-own batches, which Redis sends back to it, without decoding them. A ticket's message is one payload
+other process, for a busy moment's tickets instead of one per room per ticket. Each process publishes
+on a channel of its own (the installation's channel, a dot, its ``host_id``: ``publishing_channel``) and
+listens on patterns that match every such channel but its own (``others_patterns``): Redis never sends a
+process its own batches back (a process alone is sent nothing), where a shared channel had every process
+hear every batch, its own included, and skip it (a wake-up, a read of the batch's bytes and redis-py's
+~80 calls a batch, in every process). The installation's channel itself is still listened to, for
+python-socketio's messages of another program (an emitter). A ticket's message is one payload
 told to a dozen rooms: in a batch it is one entry naming every room, which a receiving process tells
 each of its rooms that has clients, as the sending process tells its own; a room without clients here
 costs nothing, where python-socketio encoded the message for nobody. A payload's JSON is written once,
@@ -46,6 +51,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 
 import orjson
 import redis
@@ -108,6 +114,34 @@ def channel_of(url: str) -> str:
     return "flask-socketio" if int(database) == 0 else f"flask-socketio-db{database}"
 
 
+def publishing_channel(channel: str, host_id: str) -> str:
+    """The channel a process publishes its batches on: the installation's, a dot, the process's id."""
+    return f"{channel}.{host_id}"
+
+
+def others_patterns(channel: str, host_id: str) -> list[str]:
+    """Redis glob patterns that match the publishing channel of every process of ``channel`` but the one
+    of ``host_id``, each such channel exactly one of them (the one of the first character where its id
+    differs: ``channel.`` then the id's first ``i`` characters, then any but the id's next one, then
+    anything); then ``channel`` itself, matched as it is (python-socketio's messages of another program)."""
+    base = _glob_escaped(channel) + "."
+    patterns = [f"{base}{_glob_escaped(host_id[:i])}[^{_glob_escaped(host_id[i])}]*" for i in range(len(host_id))]
+    return [*patterns, _glob_escaped(channel)]
+
+
+def every_process_pattern(url: str) -> str:
+    """A Redis glob pattern matching the batches of every process of the installation at ``url`` (a look at
+    what goes through Redis: tests, benchmarks)."""
+    return _glob_escaped(channel_of(url)) + ".*"
+
+
+_GLOB_SPECIAL = "\\*?[]^-"
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join("\\" + character if character in _GLOB_SPECIAL else character for character in text)
+
+
 def redis_client(url: str, **options) -> redis.Redis:
     """A client making one attempt per call (redis-py would retry three times with back-off: the caller
     decides), speaking RESP2 (``protocol=2``; ``?protocol=3`` in the address chooses otherwise): redis-py
@@ -167,6 +201,9 @@ def batch_messages(data: bytes) -> list[dict]:
 class BoundedRedisManager(socketio.RedisManager):
     def __init__(self, url: str, channel: str | None = None):
         super().__init__(url, channel=channel or channel_of(url))
+        # others_patterns tells ids apart by their first differing character: every process's id must
+        # be of one length (one a prefix of another would hear neither), whatever python-socketio makes
+        self.host_id = uuid.uuid4().hex
         self._publisher = redis_client(url, socket_timeout=TIMEOUT_SECONDS)
         self._publish_again_at = 0.0
         self.dropped = 0  # messages not sent to the other processes since the last that was
@@ -176,17 +213,9 @@ class BoundedRedisManager(socketio.RedisManager):
         self._earlier_version_said = False  # a batch of a process of an earlier version heard (warned once)
         self._written: list[tuple] = []  # the last payloads emitted, each with its _Written (None: not by orjson)
         self._open: tuple | None = None  # (payload, event, namespace, entry) of the last pending emit entry
-        self._batch_opening = None  # this process's batches' first bytes (_own_prefix), made once
+        self._batch_opening = None  # how this process's batches begin (host_id, method), made once
         self._connection = None  # the publishing greenlet's own connection to Redis
-        self._publish_head = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n" % (
-            len(self.channel.encode()),
-            self.channel.encode(),
-        )
-
-    def _own_prefix(self) -> bytes:
-        """How this process's batches begin, as Redis hands them back (``{"host_id": "…"``, then their
-        method): skipped without decoding."""
-        return self.json.dumps({"host_id": self.host_id})[:-1].encode()
+        self._publish_head = None  # the PUBLISH command's start, on this process's channel: made once
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         """python-socketio's emit, for the way a committed action is told: one payload to a dozen rooms
@@ -431,6 +460,9 @@ class BoundedRedisManager(socketio.RedisManager):
         join (a batch is ~12 KB: each ``+`` copied it whole), on the publishing greenlet's own connection,
         and read Redis's answer; a connection that failed is dropped (the next batch connects again)."""
         size = sum(len(part) for part in parts)
+        if self._publish_head is None:
+            channel = publishing_channel(self.channel, self.host_id).encode()
+            self._publish_head = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n" % (len(channel), channel)
         command = b"".join([self._publish_head, b"$%d\r\n" % size, *parts, b"\r\n"])
         connection = self._connection
         if connection is None:
@@ -451,23 +483,24 @@ class BoundedRedisManager(socketio.RedisManager):
             raise
 
     def _listen(self):
-        """Socket.IO's messages from the other processes: each batch unpacked, this process's own skipped."""
-        own = self._own_prefix()
+        """Socket.IO's messages from the other processes: each batch unpacked. Redis sends this process
+        only the others' batches (others_patterns), and what is published on the installation's channel:
+        python-socketio's messages of another program (an emitter), batches of an earlier version."""
+        channel = self.channel.encode()
         batch_opening = self.json.dumps({"host_id": ""})[:-3].encode()  # '{"host_id": ' as this json writes it
-        for data in super()._listen():
-            if not isinstance(data, bytes) or not data.startswith(batch_opening):
-                yield data  # a message of python-socketio's own form (an emitter of another program)
+        for heard in self._redis_listen_with_retries():
+            if heard["type"] not in ("pmessage", "message"):
                 continue
-            if data.startswith(own):
+            data = heard["data"]
+            earlier = heard["channel"] == channel  # (this version's batches go on channels of their own)
+            if earlier and not data.startswith(batch_opening):
+                yield data  # a message of python-socketio's own form
                 continue
             read = read_batch(data)
             if read is None:
                 continue
             message, payloads_at = read
-            if message["method"] == FRAMED:
-                yield from self._hear_framed(message["messages"], data, payloads_at)
-                continue
-            if message["method"] == BATCH and not self._earlier_version_said:
+            if earlier and not self._earlier_version_said:
                 self._earlier_version_said = True
                 log.warning(
                     "a queuekiosk process of an earlier version publishes on this message queue (%s): its "
@@ -475,7 +508,10 @@ class BoundedRedisManager(socketio.RedisManager):
                     "installation, then start them all on this version (docs/deployment.md, Upgrading).",
                     self.redis_url.split("@")[-1],
                 )
-            yield from self._hear_whole(message["messages"])
+            if message["method"] == FRAMED:
+                yield from self._hear_framed(message["messages"], data, payloads_at)
+            else:
+                yield from self._hear_whole(message["messages"])
 
     def _hear_framed(self, header: list, data: bytes, offset: int):
         """A FRAMED batch's messages in order: each emit told to this process's clients at once, a
@@ -581,10 +617,14 @@ class BoundedRedisManager(socketio.RedisManager):
                 # for the next message a poll of at most a second at a time
                 client = redis_client(self.redis_url, socket_timeout=TIMEOUT_SECONDS, socket_keepalive=True)
                 pubsub = client.pubsub()
-                pubsub.subscribe(self.channel)
-                confirmed = pubsub.get_message(timeout=TIMEOUT_SECONDS)
-                if not confirmed or confirmed.get("type") != "subscribe":
-                    raise redis.ConnectionError("Redis did not confirm the subscription")
+                # one command: Redis confirms each pattern in turn, with no message between
+                patterns = others_patterns(self.channel, self.host_id)
+                pubsub.psubscribe(*patterns)
+                deadline = time.monotonic() + TIMEOUT_SECONDS
+                for _pattern in patterns:
+                    confirmed = pubsub.get_message(timeout=max(deadline - time.monotonic(), 0.001))
+                    if not confirmed or confirmed.get("type") != "psubscribe":
+                        raise redis.ConnectionError("Redis did not confirm the subscription")
                 self.pubsub = pubsub
                 if lost:
                     lost = False

@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 from socketio.packet import EVENT, Packet
 
 from queuekiosk.server.web.extensions import PacketJSON
-from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, channel_of, has_binary_parts
+from queuekiosk.server.web.message_queue import (
+    EACH_ROOM,
+    BoundedRedisManager,
+    channel_of,
+    has_binary_parts,
+    publishing_channel,
+)
 
 PAYLOADS = [
     {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
@@ -27,8 +33,9 @@ PAYLOADS = [
 ]
 
 
-def _process(url, received=None):
+def _process(url, received=None, host_id=None):
     manager = BoundedRedisManager(url)
+    manager.host_id = host_id or manager.host_id
     server = socketio.Server(client_manager=manager, async_mode="threading")
     manager.initialize()  # the listener, as when a first client connects
     if received is not None:
@@ -368,3 +375,85 @@ def test_a_framed_batch_whose_lengths_overrun_it_tells_nothing_past_the_entry_th
     said = [r.getMessage() for r in caplog.records if "not understood" in r.getMessage()]
     # (once a minute where the server's filter of python-socketio's lines is in place: library_logs.py)
     assert said and all("ticket.called" in line for line in said), said
+
+
+def _subscribed(*managers) -> None:
+    """Wait until each manager's listener has Redis's confirmation of its subscription."""
+    deadline = time.monotonic() + 10
+    while any(manager.pubsub is None for manager in managers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(manager.pubsub is not None for manager in managers), "a listener did not subscribe"
+
+
+def test_redis_sends_a_batch_to_the_other_processes_and_not_back_to_its_own(redis_server):
+    """Each process publishes on a channel of its own and listens to the others' only: Redis sends a batch
+    of 200 KB to the other process once, and nothing back to the process that published it (with one
+    channel for all, Redis sent every batch back to its publisher too, which read it whole to skip it)."""
+    admin = redis.Redis.from_url(redis_server.url)
+
+    def sent_by_redis() -> int:
+        return admin.info("stats")["total_net_output_bytes"]
+
+    payload = {"text": "x" * 200_000}
+    here, here_manager = _process(redis_server.url, [])
+    _subscribed(here_manager)
+    before = sent_by_redis()
+    here.emit("ticket.called", payload, to="site:display:lobby")
+    deadline = time.monotonic() + 10
+    while here_manager.batches < 1 and time.monotonic() < deadline:  # (Redis answered its PUBLISH)
+        time.sleep(0.02)
+    assert here_manager.batches == 1
+    assert sent_by_redis() - before < 20_000  # its answers to the PUBLISH and to INFO, not the batch
+
+    heard_there: list[str] = []
+    _there, there_manager = _process(redis_server.url, heard_there)
+    _subscribed(there_manager)
+    before = sent_by_redis()
+    here.emit("ticket.called", payload, to="site:display:lobby")
+    deadline = time.monotonic() + 10
+    while not heard_there and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [json.loads(p[p.index("[") :]) for p in heard_there] == [["ticket.called", payload]]
+    assert 200_000 < sent_by_redis() - before < 220_000  # once, to the other process
+
+
+def test_processes_whose_ids_begin_alike_each_hear_every_other_and_not_themselves(redis_server):
+    """The patterns a process listens on match every other process's channel once, whatever their ids
+    share (here all but the last digit, or none), never its own; what is published on the installation's
+    channel (python-socketio's messages of another program) reaches every process. Redis's answer to a
+    PUBLISH is the number of listeners that got it."""
+    ids = ["0" * 32, "0" * 31 + "1", "1" + "0" * 31, "f" * 32]
+    managers = [_process(redis_server.url, host_id=host_id)[1] for host_id in ids]
+    _subscribed(*managers)
+    admin = redis.Redis.from_url(redis_server.url)
+    channel = channel_of(redis_server.url)
+    for host_id in [*ids, "0" * 16 + "f" * 16]:  # (the last, of no process here: every one hears it)
+        listeners = admin.pubsub_numsub(publishing_channel(channel, host_id))[0][1]  # (none by name)
+        assert listeners == 0
+        assert admin.publish(publishing_channel(channel, host_id), b"{}") == len(ids) - (host_id in ids), host_id
+    assert admin.publish(channel, b"{}") == len(ids)
+
+
+def test_a_framed_batch_on_the_installation_s_channel_is_told_and_its_earlier_version_said(redis_server, caplog):
+    """The version before this one published its framed batches on the installation's channel, which this
+    version listens to but never publishes on: such a batch is told here, and the log says once that a
+    process of an earlier version is there (its screens do not hear this version's batches)."""
+    heard: list[str] = []
+    _there, there_manager = _process(redis_server.url, heard)
+    _subscribed(there_manager)
+    payload = json.dumps(PAYLOADS[2], ensure_ascii=False).encode()
+    header = {
+        "host_id": "a-process-of-the-version-before",
+        "method": "queuekiosk.framed",
+        "messages": [["ticket.called", "/", ["site:display:lobby"], len(payload)]],
+    }
+    for _ in range(2):
+        redis.Redis.from_url(redis_server.url).publish(
+            channel_of(redis_server.url), json.dumps(header).encode() + b"\n" + payload
+        )
+    deadline = time.monotonic() + 5
+    while len(heard) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [json.loads(p[p.index("[") :]) for p in heard] == 2 * [["ticket.called", PAYLOADS[2]]]
+    said = [r.getMessage() for r in caplog.records if "earlier version" in r.getMessage()]
+    assert len(said) == 1 and "Stop every process" in said[0], said

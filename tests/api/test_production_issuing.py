@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.db import create_db_engine
-from queuekiosk.server.web.message_queue import batch_messages, channel_of
+from queuekiosk.server.web.message_queue import batch_messages, channel_of, every_process_pattern
 
 pytestmark = pytest.mark.postgres
 
@@ -66,16 +66,16 @@ def test_two_processes_issuing_at_once_give_every_service_gap_free_unique_number
     assert display.subscribe({"display": "lobby"}) == {"ok": True}
     mark = display.mark()
 
-    published = []  # every message the two processes put on their channel
+    published = []  # every message the two processes put on their channels
     listener = redis.Redis.from_url(redis_server.url).pubsub()
-    listener.subscribe(channel_of(redis_server.url))
-    assert listener.get_message(timeout=5)["type"] == "subscribe"
+    listener.psubscribe(every_process_pattern(redis_server.url))
+    assert listener.get_message(timeout=5)["type"] == "psubscribe"
     stop = threading.Event()
 
     def listen():
         while not stop.is_set():
             message = listener.get_message(timeout=0.2)
-            if message and message["type"] == "message":
+            if message and message["type"] == "pmessage":
                 published.append(batch_messages(message["data"]))
 
     thread = threading.Thread(target=listen)
