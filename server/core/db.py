@@ -757,8 +757,13 @@ def prepare_database(
         if schema_revision(engine) is None:
             (migrate_in_child if migrate_apart else migrate)(engine)
         check_schema(engine)
-        with engine.begin() as conn:
-            return site_setup(conn, config_dir) or save_setup(conn, _first_site(seed() if callable(seed) else seed))
+        with reads_engine(engine).connect() as conn:
+            site = site_setup(conn, config_dir)
+        if site is None:  # config.yaml checked (by a child: seconds) outside the write lock another start waits on
+            first = _first_site(seed() if callable(seed) else seed)
+            with engine.begin() as conn:
+                site = site_setup(conn, config_dir) or save_setup(conn, first)
+        return site
 
 
 def _first_site(config: Config) -> Config:
