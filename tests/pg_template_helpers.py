@@ -12,7 +12,8 @@ dropped), its rows deleted, its sequences restarted and the template's rows (``a
 back. Only when nothing but rows changed: a test that changed anything else in it (a table, a column, a
 view, a function, a type, a trigger, an index, a large object: any row of its catalogs written since it was
 handed out, seen by the row's ``xmin``; a setting, the owner or the connection limit of the database; a
-prepared transaction) has its database dropped, as every database was before, and the next test gets a new
+prepared transaction; a catalog row deleted, seen by the catalogs' row counts; its access list or
+comment) has its database dropped, as every database was before, and the next test gets a new
 copy."""
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class TemplateCopies:
                     " AND NOT relisshared AND relname <> 'pg_statistic' ORDER BY 1"  # (ANALYZE's, not a test's)
                 )
             ]
+            # a row deleted leaves no xmin to see: each catalog's rows counted too
+            self._counted = (
+                "SELECT ARRAY[" + ", ".join(f"(SELECT count(*) FROM pg_catalog.{c})" for c in self._catalogs) + "]"
+            )
+            self._counts = conn.execute(self._counted).fetchone()[0]
 
     def _now(self) -> int:
         return self.admin.execute("SELECT txid_current()").fetchone()[0]
@@ -110,8 +116,10 @@ class TemplateCopies:
             " + (SELECT count(*) FROM pg_prepared_xacts WHERE database = %(name)s)"
             " + (SELECT count(*) FROM pg_database d, pg_database t WHERE d.datname = %(name)s"
             "    AND t.datname = %(template)s AND (d.datdba, d.dattablespace, d.datconnlimit, d.datallowconn,"
-            "    d.datistemplate, d.datcollate, d.datctype) IS DISTINCT FROM (t.datdba, t.dattablespace,"
-            "    t.datconnlimit, t.datallowconn, false, t.datcollate, t.datctype))",
+            "    d.datistemplate, d.datcollate, d.datctype, d.datacl) IS DISTINCT FROM (t.datdba, t.dattablespace,"
+            "    t.datconnlimit, t.datallowconn, false, t.datcollate, t.datctype, t.datacl))"
+            " + (SELECT count(*) FROM pg_shdescription s JOIN pg_database d ON d.oid = s.objoid"
+            "    WHERE s.classoid = 'pg_database'::regclass AND d.datname = %(name)s)",
             {"name": name, "template": self.template},
         ).fetchone()[0]
         if settings:
@@ -125,11 +133,16 @@ class TemplateCopies:
                 )
                 if conn.execute(f"SELECT {changed}").fetchone()[0]:
                     return False
+                if conn.execute(self._counted).fetchone()[0] != self._counts:
+                    return False
                 _emptied(conn, self._tables)
                 with conn.cursor() as cursor:
                     for table, data in self._rows.items():
                         with cursor.copy(f"COPY {table} FROM STDIN") as copy:
                             copy.write(data)
+                conn.commit()
+                # the oid kept by the rename keeps its statistics too (a test counts deadlocks)
+                conn.execute("SELECT pg_stat_reset()")
         except psycopg.Error:
             return False
         return True

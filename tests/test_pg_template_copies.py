@@ -67,6 +67,9 @@ def _broken(conn) -> bool:
         "SELECT lo_create(0)",
         "ALTER DATABASE {name} SET work_mem = '8MB'",
         "ALTER DATABASE {name} CONNECTION LIMIT 50",
+        "DROP INDEX uq_users_username_lower",  # a catalog row deleted: no xmin to see
+        "GRANT CREATE ON DATABASE {name} TO PUBLIC",
+        "COMMENT ON DATABASE {name} IS 'the test''s own'",
     ],
 )
 def test_a_database_in_which_more_than_rows_changed_is_dropped(copies, _pg_admin, change):
@@ -80,4 +83,7 @@ def test_a_database_in_which_more_than_rows_changed_is_dropped(copies, _pg_admin
     other = copies.take()
     with psycopg.connect(ADMIN.format(other)) as conn:
         assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'the_tests_own'").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'uq_users_username_lower'").fetchone()[0] == 1
+        )
     copies.give_back(other)

@@ -7,6 +7,7 @@ start with "database is locked" (tests/api/test_deployment.py saw it on a loaded
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -61,6 +62,7 @@ def test_a_first_start_checking_config_yaml_leaves_sqlite_s_write_lock_to_other_
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its child too is ended at the end, even one still waiting on the pipe
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -88,5 +90,5 @@ def test_a_first_start_checking_config_yaml_leaves_sqlite_s_write_lock_to_other_
             time.sleep(0.1)
         assert requests.get(f"http://127.0.0.1:{port}/api/v1/queue", timeout=5).status_code == 200
     finally:
-        server.kill()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait(10)
