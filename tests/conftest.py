@@ -345,10 +345,25 @@ def pg_template(_pg_admin) -> str:
         _pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def _pg_template_copies(_pg_admin, pg_template):
+    import pg_template_helpers  # (psycopg's: not loaded for SQLite's tests)
+
+    copies = pg_template_helpers.TemplateCopies(_pg_admin, pg_template)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
-def migrated_pg_url(_pg_admin, pg_template) -> str:
-    """A fresh PostgreSQL database made from ``pg_template``, dropped after the test."""
-    yield from _pg_database(_pg_admin, pg_template)
+def migrated_pg_url(_pg_template_copies) -> str:
+    """A PostgreSQL database as ``pg_template`` was made: a copy of it, or one a test before used and that
+    was made the template again (tests/pg_template_helpers.py: its rows emptied; dropped instead when the
+    test changed more than rows)."""
+    name = _pg_template_copies.take()
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        _pg_template_copies.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

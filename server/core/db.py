@@ -752,17 +752,18 @@ def prepare_database(
     config_dir: Path | None = None,
     migrate_apart: bool = False,
 ) -> SiteRuntime:
-    """The centre as the database has it. A new, empty database is created here and its setup
-    seeded from ``seed`` (a Config, or what makes one: read only when needed); an existing one
-    must be current (else SchemaNotCurrent says what to run) and its saved setup wins over
-    ``seed``. Safe when several processes start at once. ``migrate_apart``: a new database's
-    schema is made in a child process (``migrate_in_child``), for long-running servers."""
+    """The centre as the database has it. A new, empty database is created here and its setup seeded from ``seed``
+    (a Config, or what makes one: read only when needed); an existing one must be current (else SchemaNotCurrent
+    says what to run) and its saved setup wins over ``seed``. Safe when several processes start at once.
+    ``migrate_apart``: a new database's schema is made in a child process (``migrate_in_child``), for servers."""
     with _migration_lock(engine, instance_dir):
         if schema_revision(engine) is None:
             (migrate_in_child if migrate_apart else migrate)(engine)
         check_schema(engine)
+        with reads_engine(engine).connect() as conn:  # config.yaml checked (a child: seconds) outside the write lock
+            first = None if stored_setup(conn) else _first_site(seed() if callable(seed) else seed)
         with engine.begin() as conn:
-            return site_setup(conn, config_dir) or save_setup(conn, _first_site(seed() if callable(seed) else seed))
+            return site_setup(conn, config_dir) or save_setup(conn, first)
 
 
 def _first_site(config: Config) -> Config:
