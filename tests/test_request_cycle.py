@@ -151,3 +151,40 @@ def test_iso_writes_what_isoformat_with_milliseconds_writes():
     for value in values:
         assert iso(value) == value.isoformat(timespec="milliseconds") + "Z"
     assert iso(None) is None
+
+
+@pytest.mark.parametrize("body", [{"vi": "Hộ tịch", "n": [1, None, 2.5]}, [], "plain", None], ids=repr)
+def test_a_json_answer_is_what_werkzeug_and_flask_make(body):
+    """``json.answer`` (every API answer; ``jsonify`` through ``json.response``) makes the response object
+    werkzeug's constructor makes from the same bytes (``_Response.of_bytes`` sets it straight once the
+    constructor has made one of that status), and answers as Flask's own ``jsonify`` with that status."""
+    from werkzeug.test import EnvironBuilder
+
+    from queuekiosk.server.web.flask_class import _Response
+
+    ours, flasks = QueueKioskFlask(__name__), Flask(__name__)
+    for app in (ours, flasks):
+        app.json.ensure_ascii = False  # as create_app sets them
+        app.json.sort_keys = False
+    environ = EnvironBuilder(path="/", method="POST").get_environ()
+    for status in (201, 201, 200, 200, 409, 409, 429, 599, 599):  # each code's second answer set straight
+        with ours.app_context():
+            answer = ours.json.answer(body, status)
+            made = _Response(answer.get_data(), status, mimetype=ours.json.mimetype)
+            jsonified = ours.json.response(body) if status == 200 else None
+        assert type(answer) is type(made)
+        assert answer.headers.to_wsgi_list() == made.headers.to_wsgi_list()
+        assert {k: v for k, v in vars(answer).items() if k != "headers"} == {
+            k: v for k, v in vars(made).items() if k != "headers"
+        }
+        if jsonified is not None:  # jsonify's: the same, with a 200
+            assert jsonified.get_wsgi_response(environ)[1:] == answer.get_wsgi_response(environ)[1:]
+            assert jsonified.get_data() == answer.get_data()
+        with flasks.app_context():
+            from flask import jsonify
+
+            flask_answer = flasks.make_response((jsonify(body), status))
+        assert answer.get_data() == flask_answer.get_data()
+        assert answer.status == flask_answer.status
+        assert answer.headers.to_wsgi_list() == flask_answer.headers.to_wsgi_list()
+        assert list(answer.get_wsgi_response(environ)[0]) == [flask_answer.get_data()]
