@@ -11,8 +11,9 @@ are of the same kind), the counts are dumped and it is switched off. The figure 
 instructions (all its threads) during that window divided by the requests answered. ``--keep DIR``
 keeps the dumps, for ``callgrind_annotate --inclusive=yes DIR/ours.1`` (where the instructions go).
 ``--get PATH`` counts a GET of PATH instead of issuing (``/healthz``, or a 404 such as ``/no-such-page``:
-the per-request work every request pays, beside the bare endpoint's same GET). Run-to-run noise is about 3 %; the window includes the hub's idle moments and the WAL checkpoints that
-fall in it (one each 300 tickets), as the real server's CPU does.
+the per-request work every request pays, beside the bare endpoint's same GET). Run-to-run noise is about
+3 %; the window includes the hub's idle moments and the WAL checkpoints that fall in it (one each 300
+tickets), as the real server's CPU does.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def wait_answering(port: int, proc: subprocess.Popen, timeout: float = 600) -> N
 
 def send(port: int, requests: int, clients: int, get: str | None = None) -> int:
     """``requests`` tickets from ``clients`` keep-alive clients at once; the 201s answered (with ``get``,
-    GETs of that path instead, and the answers of the status its first one had)."""
+    GETs of that path instead: the 200s, or the 404s of a ``/no-such…`` path)."""
     answered = []
     per_client = [requests // clients + (i < requests % clients) for i in range(clients)]
     start = threading.Barrier(clients)
