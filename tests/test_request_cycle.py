@@ -9,12 +9,7 @@ import random
 
 import pytest
 from flask import Blueprint, Flask, request
-from flask.signals import (
-    appcontext_tearing_down,
-    request_finished,
-    request_started,
-    request_tearing_down,
-)
+from flask import signals as flask_signals
 
 from queuekiosk.server.core.engine.views import iso
 from queuekiosk.server.web.flask_class import QueueKioskFlask
@@ -90,8 +85,13 @@ def _run(cls, signals: bool) -> list:
     calls: list = []
     app = _app(cls, calls)
     receivers = []
+    signals_listened: list = []
     if signals:
-        for signal in (request_started, request_finished, request_tearing_down, appcontext_tearing_down):
+        for name in ("started", "finished", "tearing_down"):
+            signals_listened.append(getattr(flask_signals, f"request_{name}"))
+        for name in ("tearing_down", "pushed", "popped"):  # each request's app context's too
+            signals_listened.append(getattr(flask_signals, f"appcontext_{name}"))
+        for signal in signals_listened:
 
             def receiver(sender, signal=signal, **kwargs):
                 calls.append((signal.name, sorted(kwargs), getattr(kwargs.get("response"), "status_code", None)))
@@ -129,6 +129,8 @@ def test_hooks_signals_and_answers_are_flasks(signals):
     assert answers["/bp/echo"] == 200
     assert ("bp_teardown", "ValueError('not handled')") in ours
     assert any(c[0] == "request-started" for c in ours) == signals
+    assert any(c[0] == "appcontext-pushed" for c in ours) == signals
+    assert any(c[0] == "appcontext-popped" for c in ours) == signals
 
 
 def test_iso_writes_what_isoformat_with_milliseconds_writes():
