@@ -190,3 +190,26 @@ def test_a_json_answer_is_what_werkzeug_and_flask_make(body):
         assert answer.status == flask_answer.status
         assert answer.headers.to_wsgi_list() == flask_answer.headers.to_wsgi_list()
         assert list(answer.get_wsgi_response(environ)[0]) == [flask_answer.get_data()]
+
+
+def test_json_answers_of_one_status_share_nothing_a_request_may_change():
+    """Answers of one status set straight (``_Response.of_bytes``, after the constructor made the first): a
+    header, a cookie or a close callback added to one (a replayed answer's header, a session's cookie) is on
+    no other."""
+    from queuekiosk.server.web.flask_class import _Response
+
+    app = QueueKioskFlask(__name__)
+    app.json.ensure_ascii = False  # as create_app sets them
+    app.json.sort_keys = False
+    with app.app_context():
+        first, changed, other = (app.json.answer({"n": n}, 201) for n in range(3))
+    changed.headers["Idempotent-Replayed"] = "true"
+    changed.set_cookie("session", "one")
+    changed.call_on_close(lambda: None)
+    for untouched in (first, other):
+        assert untouched._on_close == []
+        assert untouched.headers.to_wsgi_list() == [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(untouched.get_data()))),
+        ]
+        assert untouched.get_data() == _Response(untouched.get_data(), 201).get_data()
