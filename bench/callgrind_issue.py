@@ -2,7 +2,7 @@
 Flask endpoint, counted the same way, a figure that does not move with the machine's load.
 
     python bench/callgrind_issue.py [--tickets 320] [--clients 32] [--rounds 1] [--baseline REVISION]
-        [--keep DIR]
+        [--keep DIR] [--get PATH]
 
 Each server runs under ``valgrind --tool=callgrind`` with instrumentation off while it starts and
 warms up (``--warm`` requests); then it is switched on, ``--tickets`` requests are sent by
@@ -10,8 +10,10 @@ warms up (``--warm`` requests); then it is switched on, ``--tickets`` requests a
 are of the same kind), the counts are dumped and it is switched off. The figure is the server's
 instructions (all its threads) during that window divided by the requests answered. ``--keep DIR``
 keeps the dumps, for ``callgrind_annotate --inclusive=yes DIR/ours.1`` (where the instructions go).
-Run-to-run noise is about 3 %; the window includes the hub's idle moments and the WAL checkpoints that
-fall in it (one each 300 tickets), as the real server's CPU does.
+``--get PATH`` counts a GET of PATH instead of issuing (``/healthz``, or a 404 such as ``/no-such-page``:
+the per-request work every request pays, beside the bare endpoint's same GET). Run-to-run noise is about
+3 %; the window includes the hub's idle moments and the WAL checkpoints that fall in it (one each 300
+tickets), as the real server's CPU does.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def wait_answering(port: int, proc: subprocess.Popen, timeout: float = 600) -> N
     raise RuntimeError(f"the server on {port} did not answer within {timeout} s")
 
 
-def send(port: int, requests: int, clients: int) -> int:
-    """``requests`` tickets from ``clients`` keep-alive clients at once; the 201s answered."""
+def send(port: int, requests: int, clients: int, get: str | None = None) -> int:
+    """``requests`` tickets from ``clients`` keep-alive clients at once; the 201s answered (with ``get``,
+    GETs of that path instead: the 200s, or the 404s of a ``/no-such…`` path)."""
     answered = []
     per_client = [requests // clients + (i < requests % clients) for i in range(clients)]
     start = threading.Barrier(clients)
@@ -69,11 +72,14 @@ def send(port: int, requests: int, clients: int) -> int:
         start.wait()
         ok = 0
         for i in range(count):
-            body = json.dumps({"service": SERVICES[(index + i) % len(SERVICES)]})
-            conn.request("POST", "/api/v1/tickets", body, {"Content-Type": "application/json"})
+            if get is None:
+                body = json.dumps({"service": SERVICES[(index + i) % len(SERVICES)]})
+                conn.request("POST", "/api/v1/tickets", body, {"Content-Type": "application/json"})
+            else:
+                conn.request("GET", get)
             response = conn.getresponse()
             response.read()
-            ok += response.status == 201
+            ok += response.status == (201 if get is None else 404 if get.startswith("/no-such") else 200)
         conn.close()
         answered.append(ok)
 
@@ -128,16 +134,16 @@ def measure(name: str, command: list[str], env: dict, cwd, out: Path, args) -> f
         step(f"{name}: starting under callgrind (port {port})")
         wait_answering(port, proc)
         step(f"{name}: warming up ({args.warm} requests)")
-        send(port, args.warm, args.clients)
+        send(port, args.warm, args.clients, args.get)
         subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
         step(f"{name}: {args.tickets} requests, {args.clients} clients, counted")
-        answered = send(port, args.tickets, args.clients)
+        answered = send(port, args.tickets, args.clients, args.get)
         subprocess.run(["callgrind_control", "-d", name, str(proc.pid)], check=True, capture_output=True)
         subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
         dumps = sorted(out.glob(f"{name}.*"), key=os.path.getmtime)
         instructions = totals(dumps[-1])
         if answered != args.tickets:
-            raise RuntimeError(f"{name}: {answered} of {args.tickets} answered 201")
+            raise RuntimeError(f"{name}: {answered} of {args.tickets} answered as expected")
         return instructions / answered
     finally:
         stop(proc)
@@ -169,6 +175,7 @@ def main():
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps here")
+    parser.add_argument("--get", metavar="PATH", help="count GETs of PATH (/healthz, /no-such-page: a 404) instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qk-callgrind-") as tmp:
         tmp = Path(tmp)
@@ -197,7 +204,8 @@ def main():
                     for dump in out.glob(f"{label}*"):
                         dump.unlink()
         print(
-            f"callgrind, {args.tickets} requests from {args.clients} keep-alive clients, load {os.getloadavg()[0]:.2f}"
+            f"callgrind, {args.tickets} {'GET ' + args.get if args.get else 'requests'} from {args.clients} "
+            f"keep-alive clients, load {os.getloadavg()[0]:.2f}"
         )
         for name, values in results.items():
             figures = ", ".join(f"{v / 1000:,.0f}k" for v in values)

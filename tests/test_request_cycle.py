@@ -9,12 +9,7 @@ import random
 
 import pytest
 from flask import Blueprint, Flask, request
-from flask.signals import (
-    appcontext_tearing_down,
-    request_finished,
-    request_started,
-    request_tearing_down,
-)
+from flask import signals as flask_signals
 
 from queuekiosk.server.core.engine.views import iso
 from queuekiosk.server.web.flask_class import QueueKioskFlask
@@ -90,8 +85,13 @@ def _run(cls, signals: bool) -> list:
     calls: list = []
     app = _app(cls, calls)
     receivers = []
+    signals_listened: list = []
     if signals:
-        for signal in (request_started, request_finished, request_tearing_down, appcontext_tearing_down):
+        for name in ("started", "finished", "tearing_down"):
+            signals_listened.append(getattr(flask_signals, f"request_{name}"))
+        for name in ("tearing_down", "pushed", "popped"):  # each request's app context's too
+            signals_listened.append(getattr(flask_signals, f"appcontext_{name}"))
+        for signal in signals_listened:
 
             def receiver(sender, signal=signal, **kwargs):
                 calls.append((signal.name, sorted(kwargs), getattr(kwargs.get("response"), "status_code", None)))
@@ -129,6 +129,8 @@ def test_hooks_signals_and_answers_are_flasks(signals):
     assert answers["/bp/echo"] == 200
     assert ("bp_teardown", "ValueError('not handled')") in ours
     assert any(c[0] == "request-started" for c in ours) == signals
+    assert any(c[0] == "appcontext-pushed" for c in ours) == signals
+    assert any(c[0] == "appcontext-popped" for c in ours) == signals
 
 
 def test_iso_writes_what_isoformat_with_milliseconds_writes():
@@ -151,3 +153,63 @@ def test_iso_writes_what_isoformat_with_milliseconds_writes():
     for value in values:
         assert iso(value) == value.isoformat(timespec="milliseconds") + "Z"
     assert iso(None) is None
+
+
+@pytest.mark.parametrize("body", [{"vi": "Hộ tịch", "n": [1, None, 2.5]}, [], "plain", None], ids=repr)
+def test_a_json_answer_is_what_werkzeug_and_flask_make(body):
+    """``json.answer`` (every API answer; ``jsonify`` through ``json.response``) makes the response object
+    werkzeug's constructor makes from the same bytes (``_Response.of_bytes`` sets it straight once the
+    constructor has made one of that status), and answers as Flask's own ``jsonify`` with that status."""
+    from werkzeug.test import EnvironBuilder
+
+    from queuekiosk.server.web.flask_class import _Response
+
+    ours, flasks = QueueKioskFlask(__name__), Flask(__name__)
+    for app in (ours, flasks):
+        app.json.ensure_ascii = False  # as create_app sets them
+        app.json.sort_keys = False
+    environ = EnvironBuilder(path="/", method="POST").get_environ()
+    for status in (201, 201, 200, 200, 409, 409, 429, 599, 599):  # each code's second answer set straight
+        with ours.app_context():
+            answer = ours.json.answer(body, status)
+            made = _Response(answer.get_data(), status, mimetype=ours.json.mimetype)
+            jsonified = ours.json.response(body) if status == 200 else None
+        assert type(answer) is type(made)
+        assert answer.headers.to_wsgi_list() == made.headers.to_wsgi_list()
+        assert {k: v for k, v in vars(answer).items() if k != "headers"} == {
+            k: v for k, v in vars(made).items() if k != "headers"
+        }
+        if jsonified is not None:  # jsonify's: the same, with a 200
+            assert jsonified.get_wsgi_response(environ)[1:] == answer.get_wsgi_response(environ)[1:]
+            assert jsonified.get_data() == answer.get_data()
+        with flasks.app_context():
+            from flask import jsonify
+
+            flask_answer = flasks.make_response((jsonify(body), status))
+        assert answer.get_data() == flask_answer.get_data()
+        assert answer.status == flask_answer.status
+        assert answer.headers.to_wsgi_list() == flask_answer.headers.to_wsgi_list()
+        assert list(answer.get_wsgi_response(environ)[0]) == [flask_answer.get_data()]
+
+
+def test_json_answers_of_one_status_share_nothing_a_request_may_change():
+    """Answers of one status set straight (``_Response.of_bytes``, after the constructor made the first): a
+    header, a cookie or a close callback added to one (a replayed answer's header, a session's cookie) is on
+    no other."""
+    from queuekiosk.server.web.flask_class import _Response
+
+    app = QueueKioskFlask(__name__)
+    app.json.ensure_ascii = False  # as create_app sets them
+    app.json.sort_keys = False
+    with app.app_context():
+        first, changed, other = (app.json.answer({"n": n}, 201) for n in range(3))
+    changed.headers["Idempotent-Replayed"] = "true"
+    changed.set_cookie("session", "one")
+    changed.call_on_close(lambda: None)
+    for untouched in (first, other):
+        assert untouched._on_close == []
+        assert untouched.headers.to_wsgi_list() == [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(untouched.get_data()))),
+        ]
+        assert untouched.get_data() == _Response(untouched.get_data(), 201).get_data()

@@ -179,6 +179,8 @@ class AppState:
 
     @property
     def predictor(self) -> Predictor | None:
+        if not self.predictors:  # no site's model trained yet: nobody's (the request's site not looked up)
+            return None
         return self.predictors.get(self.site_id)
 
     @predictor.setter
@@ -199,7 +201,10 @@ class AppState:
 
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
-        site = self.site
+        return self.write_for(self.site, action, *args, **kwargs)
+
+    def write_for(self, site: SiteRuntime, action, *args, **kwargs):
+        """``write`` for ``site``, the request's as its caller already looked it up (every ticket)."""
         if self.writer is not None:  # group commit (server/core/writer.py)
             return self.writer.submit(action, site, args, kwargs)
         with write_transaction(self.engine) as conn:  # commits on success, rolls back on any error

@@ -10,11 +10,20 @@ import sys
 
 import orjson
 from flask import Flask, Request, Response
+from flask.ctx import AppContext
 from flask.globals import _cv_app, _cv_request
 from flask.json.provider import DefaultJSONProvider
 from flask.sansio.scaffold import _sentinel as _SENTINEL  # Flask's "no exception given" to its teardown calls
-from flask.signals import appcontext_tearing_down, request_finished, request_started, request_tearing_down
+from flask.signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from werkzeug._internal import _wsgi_decoding_dance
+from werkzeug.datastructures import Headers
 from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.routing.matcher import StateMachineMatcher
 
@@ -60,12 +69,27 @@ class _JSONProvider(DefaultJSONProvider):
 
     def response(self, *args, **kwargs):
         """Flask's: compact JSON and a newline, written straight as bytes."""
+        return self.answer(self._prepare_response_obj(args, kwargs), 200)
+
+    def answer(self, obj, status: int) -> Response:
+        """``response(obj)`` with the status ``status`` (``response.status_code = status`` after it),
+        the response made as werkzeug makes it from bytes and a mimetype, without its checks of
+        what is known to be fine here (``_Response.of_bytes``): every API answer."""
         if (self.compact is None and self._app.debug) or self.compact is False:
-            return super().response(*args, **kwargs)
-        data = self._orjson(self._prepare_response_obj(args, kwargs))
+            return self._status(super().response(obj), status)
+        data = self._orjson(obj)
         if data is None:
-            return super().response(*args, **kwargs)
-        return self._app.response_class(data + b"\n", mimetype=self.mimetype)
+            return self._status(super().response(obj), status)
+        response_class = self._app.response_class
+        if response_class is _Response:
+            return response_class.of_bytes(data + b"\n", self.mimetype, status)
+        return self._status(response_class(data + b"\n", mimetype=self.mimetype), status)
+
+    @staticmethod
+    def _status(response: Response, status: int) -> Response:
+        if status != 200:
+            response.status_code = status
+        return response
 
 
 class _Matcher(StateMachineMatcher):
@@ -133,6 +157,34 @@ class _Response(Response):
     server as it is: werkzeug copies and scans the headers of every answer and wraps its body in a
     generator and a ClosingIterator (several microseconds). The same status, headers and bytes."""
 
+    # (mimetype, status code) -> the Content-Type and status (line, code) werkzeug's constructor gave them
+    _made: dict[tuple[str, int], tuple[str, str, int]] = {}
+
+    @classmethod
+    def of_bytes(cls, data: bytes, mimetype: str, status: int = 200) -> _Response:
+        """``cls(data, status, mimetype=mimetype)``: the same object (attributes, headers in the same
+        order, status), set straight instead of through werkzeug's constructor, which looks for a
+        Content-Type among no headers, checks each header's value for line breaks as it sets it and
+        works out the status line from the code (~30k instructions, every JSON answer; tests/
+        test_request_cycle.py compares the two). The first response of a mimetype and status is
+        made by the constructor, which checks them, and what it set is kept for the next ones."""
+        made = cls._made.get((mimetype, status))
+        if made is None:
+            response = cls(data, status, mimetype=mimetype)
+            if type(status) is int and len(cls._made) < 64:  # (a handful: the JSON answers' codes)
+                cls._made[(mimetype, status)] = (response.headers["Content-Type"], response._status, status)
+            return response
+        content_type, response_status, status_code = made
+        response = cls.__new__(cls)
+        headers = response.headers = Headers()
+        headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        response._status = response_status
+        response._status_code = status_code
+        response.direct_passthrough = False
+        response._on_close = []
+        response.response = [data]
+        return response
+
     def get_wsgi_response(self, environ):
         body, status = self.response, self.status_code
         if (
@@ -169,6 +221,30 @@ class _Request(Request):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+
+class _AppContext(AppContext):
+    """Flask 3.1's app context (every request pushes one), its two signals sent only when someone listens
+    to them: an empty send costs ~2.9k instructions, two a request."""
+
+    def push(self) -> None:
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _SENTINEL) -> None:
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _SENTINEL:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
 
 class QueueKioskFlask(Flask):
@@ -223,6 +299,9 @@ class QueueKioskFlask(Flask):
             environ["REQUEST_METHOD"],
             None if query is None else _wsgi_decoding_dance(query),
         )
+
+    def app_context(self) -> AppContext:
+        return _AppContext(self)
 
     def dispatch_request(self):
         """Flask 3.1's, the request read from its context variable rather than through the

@@ -49,15 +49,18 @@ FALLBACK_SERVER_URL = "http://127.0.0.1:8000"  # `queuekiosk serve`'s default ad
 TRACKING_URL = "QUEUEKIOSK_TRACKING_URL"
 
 
-def tracking_base(app) -> str:
+def tracking_base(app, site=None) -> str:
     """Where phones reach the server, for a ticket's track_url and QR code: the site's
     ``ticket.tracking_url``, else the installation's (QUEUEKIOSK_TRACKING_URL), else the address the
     server was started on. Never the request's Host or X-Forwarded-Host header: anyone can send those
-    and would put their own site on the tickets."""
+    and would put their own site on the tickets. ``site``: the site worked for (``state.site``), where
+    the caller already looked it up."""
     state = app.extensions["queuekiosk"]
-    configured = state.site.config.ticket.tracking_url
+    if site is None:
+        site = state.site
+    configured = site.config.ticket.tracking_url
     base = configured or app.config.get(TRACKING_URL) or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
-    site_id = state.site_id  # a site other than the first is reached under /s/{site}/ (server/web/app.py)
+    site_id = site.id  # a site other than the first is reached under /s/{site}/ (server/web/app.py)
     if site_id != state.first_site_id and not base.rstrip("/").endswith(f"/s/{site_id}"):
         base = f"{base.rstrip('/')}/s/{site_id}"
     return base

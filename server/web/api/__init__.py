@@ -233,8 +233,9 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     """Run an engine action in one transaction, with its events for the outside world (the outbox);
     tell the live clients and the webhook worker only after it committed."""
     app_state = state()
-    outcome = app_state.write(outbox.recording(action), *args, actor=actor, **kwargs)
-    publish(app_state.site, outcome)
+    site = app_state.site  # looked up once, for the write and the live clients alike
+    outcome = app_state.write_for(site, outbox.recording(action), *args, actor=actor, **kwargs)
+    publish(site, outcome)
     if outcome.recorded:
         wake_delivery()
     return outcome

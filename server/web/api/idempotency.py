@@ -112,8 +112,7 @@ def _answer(status: int, body, replayed: bool = False):
     if status == 204:
         response = make_response("", 204)
     else:  # make_response(jsonify(body), status), without going through its tuple and proxies (every ticket)
-        response = the_app().json.response(body)
-        response.status_code = status
+        response = the_app().json.answer(body, status)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

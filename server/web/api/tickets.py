@@ -69,8 +69,8 @@ def _short_text(value) -> bool:
     return type(value) is str and 0 < len(value) <= 32 and "\x00" not in value
 
 
-def _track_base() -> str:
-    return printing.tracking_base(the_app())
+def _track_base(site=None) -> str:
+    return printing.tracking_base(the_app(), site)
 
 
 def _with_track_url(view: dict, base: str | None = None) -> dict:
@@ -110,7 +110,7 @@ def issue_ticket():
     kiosk, kiosk_proven = issuing_kiosk(body.kiosk, limits.require_kiosk_token)
     app_state.limits.check_issue(limits, the_request().remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(site, kiosk)
-    track_base = _track_base()
+    track_base = _track_base(site)
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
         None,
         printing.issue_with_print,
