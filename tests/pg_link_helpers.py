@@ -3,11 +3,14 @@ itself is never stopped): tests/api/test_postgres_outage.py."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import selectors
 import socket
 import struct
+import termios
 import threading
+import time
 
 import pytest
 
@@ -123,12 +126,21 @@ def _can_vanish() -> bool:
     return True
 
 
+def _unacknowledged(end: socket.socket) -> int:
+    """The bytes ``end`` sent that its peer has not acknowledged yet (SIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(end.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+
+
 def _vanish(end: socket.socket) -> None:
     """``end`` closed without a word to its peer, as a host that dies says nothing: the peer's next
     segment (data, a TCP keepalive probe) then finds no connection there, and the kernel answers it
     with a reset, as the host that took the address over does. What came from the peer is acknowledged
     first, as the old primary's machine had (a delayed ACK goes within ~40 ms; unacknowledged, the
-    peer's retransmission would meet the reset within its first timeout, ~0.2 s)."""
+    peer's retransmission would meet the reset within its first timeout, ~0.2 s), and what went to the
+    peer acknowledged by it (its ACK, delayed up to ~40 ms, would meet the reset and tell it at once)."""
+    deadline = time.monotonic() + 1
+    while _unacknowledged(end) and time.monotonic() < deadline:
+        time.sleep(0.005)  # (the peer's delayed ACK, ~40 ms, would meet the reset: a real primary's came long ago)
     end.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)  # (the ACK owed, sent now)
     end.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
     end.close()

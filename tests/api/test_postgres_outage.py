@@ -299,7 +299,7 @@ def test_the_first_ticket_after_a_failover_that_moved_the_address_is_issued(live
     fresh connection, not on another of the pool's dead ones; no number is lost or given twice."""
     link = MovedAddressLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": _at_first_use(migrated_pg_url, link)})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
         # Three turns: a background look of the server's (every half second) may come upon a dead
@@ -317,6 +317,13 @@ def test_the_first_ticket_after_a_failover_that_moved_the_address_is_issued(live
         link.close()
 
 
+def _at_first_use(url: str, link) -> str:
+    """``url`` through ``link``, its idle connections found dead only when used: probed by TCP keepalives after
+    10 minutes, not the server's 2 s (a turn of a loaded machine's takes longer, and the probe's reset would
+    have the pool replace the connection at its checkout: a path of its own, not the one these tests are about)."""
+    return url.replace(":5432/", f":{link.port}/") + "?keepalives_idle=600"
+
+
 def _look_at_the_queue(srv):
     return srv.session().get("/api/v1/queue")
 
@@ -328,7 +335,7 @@ def test_the_first_reads_after_a_failover_that_moved_the_address_are_served(live
     served, the read that found its connection lost run again on a fresh one, not answered 503."""
     link = MovedAddressLink()
     try:
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url.replace(":5432/", f":{link.port}/")})
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": _at_first_use(migrated_pg_url, link)})
         http = srv.session()
         keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
         for turn in range(3):  # (a background look may find a dead connection first: not luck, three turns)
@@ -356,7 +363,7 @@ def test_without_the_group_writer_the_first_ticket_after_a_failover_is_issued(li
     statement found the connection lost: nothing of it happened); no number is lost or given twice."""
     link = MovedAddressLink()
     try:
-        address = migrated_pg_url.replace(":5432/", f":{link.port}/")
+        address = _at_first_use(migrated_pg_url, link)
         srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": address, "QUEUEKIOSK_PG_GROUP_COMMIT": "0"})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
@@ -464,7 +471,7 @@ def test_a_write_of_several_rows_that_opens_a_transaction_on_a_lost_connection_i
     was sent, and it is written on a fresh connection, once (no action of the server does this as a
     transaction's first statement today: its writes of several rows follow a read or a write)."""
     link = MovedAddressLink()
-    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    engine = create_db_engine(_at_first_use(pg_url, link))
     try:
         table = Table("pgfail2_t", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
         with engine.begin() as conn:
@@ -496,7 +503,7 @@ def test_a_streamed_read_that_opens_a_transaction_after_a_failover_is_served(pg_
     fault of the server (no action of the server streams a read today)."""
     psycopg = pytest.importorskip("psycopg")
     link = MovedAddressLink()
-    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    engine = create_db_engine(_at_first_use(pg_url, link))
     try:
         with engine.connect() as conn:
             before = conn.execute(text("SELECT pg_backend_pid()")).scalar()
@@ -530,7 +537,7 @@ def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_o
 
     link = MovedAddressLink()
     try:
-        queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+        queue = make_queue(config, _at_first_use(migrated_pg_url, link))
         now = dt.datetime(2026, 3, 2, 2, 30)
         for turn, then in enumerate(("read", "commit", "rows", "read")):
             with queue.engine.connect() as conn:  # the pool holds a connection of a moment ago
