@@ -15,6 +15,11 @@ per request on PostgreSQL), so the caller gets 503 and nothing was written. Thre
   malformed", "file is not a database"; PostgreSQL data or index corrupted): not a bug, and it stays
   until the IT person restores the last backup (docs/deployment.md, Backup and restore).
 
+On PostgreSQL a fourth answer, ``database_outcome_unknown`` (``outcome_unknown``): a group-commit batch's
+connection was lost once its COMMIT was sent and PostgreSQL could not tell what became of it
+(pg_writer.py), so the write may have been done. It is said at every occurrence, by each caller of the
+batch (a request, or the server's own work: a printer's state), never as "nothing was written".
+
 Anything else the database refuses (SQLite "no such column", "no such table", a syntax error;
 PostgreSQL's undefined column, ...) is a fault of the server, not of the database: ``internal``,
 answered 500, and logged with its traceback at every occurrence for the IT person to read.
