@@ -243,14 +243,17 @@ class Spooler:
 
     def _expire(self, printer_id: str) -> None:
         """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
-        while its agent is connected here, keep the saved state fresh (``status_of``)."""
+        while its agent is connected here, keep the saved state fresh (``status_of``), saved again if the
+        database did not take it."""
         while True:
             printer = self.site.config.printer(printer_id)
             if printer is None or printer.driver != "agent":
                 self._running.discard(printer_id)
                 return
             try:
-                if printer_id in self._sources:
+                if printer_id in self._unsaved:  # its agent says a state once: saved again here until taken
+                    self.report(printer_id, self.statuses[printer_id])
+                elif printer_id in self._sources:
                     self._write(states.touch, printer_id)
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):

@@ -295,6 +295,26 @@ def test_a_printers_state_whose_commit_postgresql_could_not_tell_of_is_said_so_a
     assert "printer kiosk-1 state" in callers_told_unknown(srv.log())
 
 
+def test_a_kiosk_agents_printer_state_whose_commit_postgresql_could_not_tell_of_is_saved_again(
+    live_server, migrated_pg_url, link, config_variant, sio_client
+):
+    """The same for a kiosk agent's printer: its agent reports a state only when it changes, so the save
+    is made again at the printer's next check here (before: the row kept "ready", kept fresh as this
+    process's, and every other process showed a printer out of paper as ready)."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.3}]
+    srv = through_link(live_server, migrated_pg_url, link, config)
+    agent = sio_client(srv, auth={"token": srv.kiosk_token()})
+    assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)["ok"] is True
+    assert agent.sio.call("printer.report", {"state": "ready"}, timeout=5) == {"ok": True}
+    saved_printer_state(migrated_pg_url, "kiosk-1", "ready")
+    link.arm("before", "INSERT INTO printer_states", then_cut="pg_xact_status")
+    assert agent.sio.call("printer.report", {"state": "paper_out"}, timeout=15) == {"ok": True}
+    saved_printer_state(migrated_pg_url, "kiosk-1", "paper_out")
+    assert link.cuts == 1
+    assert "printer kiosk-1 state" in callers_told_unknown(srv.log())
+
+
 @pytest.mark.parametrize("careful", [False, True], ids=["gathered", "one-at-a-time"])
 @pytest.mark.parametrize("when", ["after", "before"])
 def test_a_batch_of_tickets_cut_at_its_commit_gives_each_caller_its_own_number_once(
