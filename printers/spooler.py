@@ -74,6 +74,9 @@ class Spooler:
         # the printers whose state this process knows and saves (printers/states.py): it drives
         # them, or their kiosk agent is connected here; other processes read what it saved
         self._sources: set[str] = set()
+        # the printers whose last state the database did not take (a write refused, or its COMMIT lost):
+        # saved again at their next report, or the other processes would show the old one until it changed
+        self._unsaved: set[str] = set()
 
     @property
     def agent_printers(self) -> list[str]:
@@ -107,18 +110,25 @@ class Spooler:
     def report(self, printer_id: str, status: Status) -> None:
         """A printer's state, from its driver or its kiosk agent, in the process that drives it or
         hosts the agent; saved for the other processes, and the clients hear of it, when it changed
-        (or first comes from this process)."""
+        (or first comes from this process); saved again while the database has not taken it."""
         first = printer_id not in self._sources
         self._sources.add(printer_id)
-        if status != self.statuses.get(printer_id) or first:
-            self.statuses[printer_id] = status
-            self._save(states.save, printer_id, status)
+        changed = status != self.statuses.get(printer_id) or first
+        if not changed and printer_id not in self._unsaved:
+            return
+        self.statuses[printer_id] = status
+        if self._save(states.save, printer_id, status):
+            self._unsaved.discard(printer_id)
+        else:
+            self._unsaved.add(printer_id)
+        if changed:
             self._on_status(printer_id, status)
 
     def agent_gone(self, printer_id: str) -> None:
         """The last kiosk agent of this printer left this process; it may be with another one already,
         so the saved state changes only if this process saved it."""
         self._sources.discard(printer_id)
+        self._unsaved.discard(printer_id)  # (no longer this process's to save)
         status = Status(OFFLINE, NO_AGENT)
         self.statuses[printer_id] = status
         if self._save(states.save_if_ours, printer_id, status):
@@ -233,14 +243,17 @@ class Spooler:
 
     def _expire(self, printer_id: str) -> None:
         """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
-        while its agent is connected here, keep the saved state fresh (``status_of``)."""
+        while its agent is connected here, keep the saved state fresh (``status_of``), saved again if the
+        database did not take it."""
         while True:
             printer = self.site.config.printer(printer_id)
             if printer is None or printer.driver != "agent":
                 self._running.discard(printer_id)
                 return
             try:
-                if printer_id in self._sources:
+                if printer_id in self._unsaved:  # its agent says a state once: saved again here until taken
+                    self.report(printer_id, self.statuses[printer_id])
+                elif printer_id in self._sources:
                     self._write(states.touch, printer_id)
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):

@@ -36,6 +36,7 @@ pytest.register_assert_rewrite(*sorted(path.stem for path in Path(__file__).pare
 import rewrite_shared
 import server_db
 import server_fork
+import server_logs
 import suite_cpu
 import yaml
 import zygote_helpers
@@ -181,6 +182,22 @@ def pytest_configure(config):
         signal.signal(signal.SIGINT, signal.default_int_handler)
     suite_cpu.register(config)  # QK_SUITE_CPU=DIR: each test's CPU, for finding what to make cheaper
     rewrite_shared.rewrite_my_share(config, Path(__file__).parent)  # each worker a share, not all
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    server_logs.mark()  # (before its fixtures start servers)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test's failure (its setup's, call's or teardown's, the first) carries the logs of the servers that
+    wrote during it, whole (tests/server_logs.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and not getattr(item, "_qk_logs_attached", False):
+        item._qk_logs_attached = True
+        report.sections.extend(server_logs.grown())
 
 
 # Every password hash this process computes (the users the tests add straight into a database) uses

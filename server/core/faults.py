@@ -15,6 +15,11 @@ per request on PostgreSQL), so the caller gets 503 and nothing was written. Thre
   malformed", "file is not a database"; PostgreSQL data or index corrupted): not a bug, and it stays
   until the IT person restores the last backup (docs/deployment.md, Backup and restore).
 
+On PostgreSQL a fourth answer, ``database_outcome_unknown`` (``outcome_unknown``): a group-commit batch's
+connection was lost once its COMMIT was sent and PostgreSQL could not tell what became of it
+(pg_writer.py), so the write may have been done. It is said at every occurrence, by each caller of the
+batch (a request, or the server's own work: a printer's state), never as "nothing was written".
+
 Anything else the database refuses (SQLite "no such column", "no such table", a syntax error;
 PostgreSQL's undefined column, ...) is a fault of the server, not of the database: ``internal``,
 answered 500, and logged with its traceback at every occurrence for the IT person to read.
@@ -43,6 +48,7 @@ from .i18n import translate
 log = logging.getLogger("queuekiosk.database")
 
 INTERNAL = "internal"  # a fault of the server: 500, the catalog's "internal" sentence
+OUTCOME_UNKNOWN = "database_outcome_unknown"  # a lost COMMIT PostgreSQL did not tell of: it may have been done
 SQLITE_FULL = 13
 SQLITE_DAMAGED = {11: "SQLITE_CORRUPT", 26: "SQLITE_NOTADB"}
 PG_DAMAGED = ("XX001", "XX002")  # data_corrupted, index_corrupted
@@ -129,6 +135,12 @@ def kind_of(error: BaseException) -> str:
     return "database_busy" if lost else INTERNAL
 
 
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether ``error`` is a lost COMMIT's whose outcome PostgreSQL did not tell (pg_commit.UNKNOWN, set
+    by pg_writer.py): the action may have been done, so its caller is told to check before trying again."""
+    return getattr(error, "outcome_unknown", False)
+
+
 def first_line(error: BaseException) -> str:
     """``safe_text``'s first line: what a log line says of the error."""
     return (safe_text(error).strip().splitlines() or ["?"])[0]
@@ -172,7 +184,18 @@ class _Reporter:
     def report(self, error: BaseException, where: str, reading: bool = False) -> tuple[str, bool]:
         """The fault's kind, and whether it is news (the last write did not fail this way). A fault of the
         server (``internal``) is logged with its traceback every time, and is no news for the dashboard.
-        ``reading``: what failed was a read (the log says so), not a write."""
+        ``reading``: what failed was a read (the log says so), not a write. A lost COMMIT PostgreSQL did
+        not tell of (``outcome_unknown``) is said as that, at every occurrence, and is no news: its write
+        may have been done, never "nothing was written" (each caller in its batch says so: the count in
+        pg_writer's line about the batch can be checked against these lines)."""
+        if outcome_unknown(error):
+            log.error(
+                "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
+                " could not tell what became of it. It may have been written (%s: %s).",
+                where,
+                first_line(error),
+            )
+            return OUTCOME_UNKNOWN, False
         kind = kind_of(error)
         if kind == INTERNAL:
             log_internal(error, f"A fault of the server, not of the database ({where}); see the traceback")

@@ -126,12 +126,6 @@ def _close(conn, timer: gevent.Timeout) -> None:
         conn.invalidate()
 
 
-def outcome_unknown(error: BaseException) -> bool:
-    """Whether ``error`` is a lost COMMIT's whose outcome PostgreSQL did not tell (``UNKNOWN``): the
-    action may have been done, so its caller is told to check before trying again (errors.py)."""
-    return getattr(error, "outcome_unknown", False)
-
-
 def sqlstate(error) -> str | None:
     """The SQLSTATE of a driver's error, or SQLAlchemy's of it (None: none given)."""
     return getattr(getattr(error, "orig", error), "sqlstate", None)

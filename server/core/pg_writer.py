@@ -96,7 +96,7 @@ class PostgresGroupWriter:
     while its callers still wait (``RUN_AGAIN_SECONDS`` from the oldest one's arrival, counted once
     PostgreSQL was asked); no answer, or one not to be trusted (another server answering: restarted,
     crashed and reinitialised, or a replica promoted, since; an error of the question), its callers are told it may have been done (503 ``database_outcome_unknown``,
-    pg_commit.outcome_unknown). A batch that may have committed never runs again: that could give a
+    faults.outcome_unknown). A batch that may have committed never runs again: that could give a
     number twice. Only the callers whose writes may be in its transaction hear of the loss, though
     (``_not_committed``): an action refused in it or put off to the next batch (undone to its savepoint
     before the COMMIT, or not yet run) runs in the lane's next batch while its own caller likely waits
@@ -274,7 +274,7 @@ class PostgresGroupWriter:
             extra=_sites(batch),
         )
         if outcome == UNKNOWN:
-            lane.commit_lost.outcome_unknown = True  # (pg_commit.outcome_unknown: its callers told so)
+            lane.commit_lost.outcome_unknown = True  # (faults.outcome_unknown: its callers told so)
         if outcome != COMMITTED:
             raise lane.commit_lost
 
@@ -634,7 +634,7 @@ def _not_committed(lane, batch, results: list, unknown: bool) -> str:
     the database is busy (``lane.answers``: nothing of it was written), never its old refusal. What its
     callers hear, counted, for the log."""
     busy = lane.commit_lost
-    if unknown:  # (the loss as "nothing was written": never pg_commit.outcome_unknown)
+    if unknown:  # (the loss as "nothing was written": never faults.outcome_unknown)
         busy = copy.copy(busy)
         busy.outcome_unknown = False
     undone = {id(done) for done, _outcome, refusal in results if refusal is not None}

@@ -25,7 +25,6 @@ from ..core import faults
 from ..core import models as m
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
 from ..core.i18n import LANGUAGES, Phrase, install_jinja, pick_language, translate
-from ..core.pg_commit import outcome_unknown
 from .extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -179,9 +178,6 @@ def _refuse_nul_in_url():
     return None
 
 
-OUTCOME_UNKNOWN = "database_outcome_unknown"
-
-
 def fault_site(state):
     """The site whose dashboards hear of a database fault: the request's or the event's, or the first
     one if it was removed meanwhile (the database is the whole installation's)."""
@@ -210,17 +206,9 @@ def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
     server (a query the database refuses as wrong), logged with its traceback; ``database_outcome_unknown``
-    for a lost COMMIT PostgreSQL did not tell of (pg_commit.outcome_unknown: it may have been done, so
+    for a lost COMMIT PostgreSQL did not tell of (faults.outcome_unknown: it may have been done, so
     never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
     failed on the database takes its code from here."""
-    if outcome_unknown(error):
-        log.error(
-            "Database outcome unknown: the connection was lost once the COMMIT was sent and PostgreSQL"
-            " could not tell what became of it. It may have been written (%s: %s).",
-            where,
-            faults.first_line(error),
-        )
-        return OUTCOME_UNKNOWN
     code, news = faults.report(error, where)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")

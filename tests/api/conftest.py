@@ -47,6 +47,7 @@ import pytest
 import requests
 import server_db
 import server_fork
+import server_logs
 import socketio
 import yaml
 from redis_server import RedisServer
@@ -138,6 +139,7 @@ class LiveServer:
         if self.database_template and not self._database_made and not self.env.get("QUEUEKIOSK_DATABASE_URL"):
             server_db.seed(self.database_template, self.database_url)
         args = ["serve", "--config", str(self.config_path), "--port", str(self.port), *self.flags]
+        server_logs.watch(self.log_path)
         if self.zygote is not None and self.zygote.preloadable(args, self.env):
             self.proc = self.zygote.spawn(args, self.env, self.workdir, self.log_path)
         else:

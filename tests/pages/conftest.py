@@ -32,6 +32,7 @@ import pytest
 import requests
 import server_db
 import server_fork
+import server_logs
 from faked_clock import on_a_working_morning
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,6 +129,7 @@ def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = N
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
     port = ports.free_port()
     log = tmp_path / "serve.log"
+    server_logs.watch(log)
     args = ["serve", "--config", str(config), "--port", str(port), "--ignore-hours"]
     if server_zygote.preloadable(args, env):  # forked from a process that imported the server (tests/server_fork.py)
         process = server_zygote.spawn(args, env, tmp_path, log)
