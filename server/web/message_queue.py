@@ -316,8 +316,8 @@ class BoundedRedisManager(socketio.RedisManager):
                 continue
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
-            # the room's clients as get_participants copies them (a client that leaves meanwhile changes
-            # the room), without its generator and checks: told in turn, heard or emitted, a ticket's display
+            # the room's clients copied as get_participants copies them (a client that leaves while they
+            # are told changes the room), without its generator and checks around each room
             for eio_sid in here[room]._fwdm.copy().values():
                 try:  # one client's failed send keeps no other client of the message from it (heard from
                     self.server._send_eio_packet(eio_sid, message)  # another process, or emitted here)
