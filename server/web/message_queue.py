@@ -317,7 +317,8 @@ class BoundedRedisManager(socketio.RedisManager):
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
             # the room's clients copied as get_participants copies them (a client that leaves while they
-            # are told changes the room), without its generator and checks around each room
+            # are told changes the room), without its generator and checks around each room; its bidict's
+            # private mapping, read as python-socketio 5.18.1's get_participants reads it: check on upgrade
             for eio_sid in here[room]._fwdm.copy().values():
                 try:  # one client's failed send keeps no other client of the message from it (heard from
                     self.server._send_eio_packet(eio_sid, message)  # another process, or emitted here)
@@ -585,7 +586,8 @@ class BoundedRedisManager(socketio.RedisManager):
             yield entry
 
     def _anyone_in(self, namespace: str, rooms: list) -> bool:
-        """Whether a client of this process is in any of ``rooms`` (else a heard payload is not looked at)."""
+        """Whether a client of this process is in any of ``rooms`` (else a heard payload is not looked at);
+        _hear_framed checks the same in its own loop, written out there to save a call an entry."""
         here = self.rooms.get(namespace)
         return bool(here) and not here.keys().isdisjoint(rooms)  # (python-socketio drops a room its last client left)
 
