@@ -75,6 +75,7 @@ MAX_BATCH = 500  # messages in one published message
 MAX_PENDING = 20_000  # messages waiting for a Redis that hangs (a second's worth at most); past it they are dropped
 
 
+MAX_PACKET_HEADS = 64  # events whose packet head is kept (the app emits a few dozen kinds)
 CHECKED_PAYLOADS = 4  # payloads whose JSON emit remembers (a ticket's payload and the displays' copy)
 EACH_ROOM = "queuekiosk.each_room"  # an emit entry whose "room" lists rooms each told on its own
 _ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # a date, a dataclass: refused
@@ -216,6 +217,7 @@ class BoundedRedisManager(socketio.RedisManager):
         self._batch_opening = None  # how this process's batches begin (host_id, method), made once
         self._connection = None  # the publishing greenlet's own connection to Redis
         self._publish_head = None  # the PUBLISH command's start, on this process's channel: made once
+        self._packet_heads: dict[str, str] = {}  # an event's packet text before its payload: '2["event",'
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         """python-socketio's emit, for the way a committed action is told: one payload to a dozen rooms
@@ -314,7 +316,10 @@ class BoundedRedisManager(socketio.RedisManager):
                 continue
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
-            for _sid, eio_sid in self.get_participants(namespace, room):
+            # the room's clients copied as get_participants copies them (a client that leaves while they
+            # are told changes the room), without its generator and checks around each room; its bidict's
+            # private mapping, read as python-socketio 5.18.1's get_participants reads it: check on upgrade
+            for eio_sid in here[room]._fwdm.copy().values():
                 try:  # one client's failed send keeps no other client of the message from it (heard from
                     self.server._send_eio_packet(eio_sid, message)  # another process, or emitted here)
                 except Exception:  # noqa: BLE001 - the others are told; the client's own connection ends it
@@ -322,7 +327,14 @@ class BoundedRedisManager(socketio.RedisManager):
 
     def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
         if payload_json is not None and namespace == "/" and self._packets_by_orjson():
-            return f"{packet.EVENT}[{orjson.dumps(event).decode()},{payload_json.decode()}]"
+            head = self._packet_heads.get(event) if type(event) is str else None
+            if head is None:  # (a handful of events: each its head written once)
+                head = f"{packet.EVENT}[{orjson.dumps(event).decode()},"
+                if type(event) is str:
+                    if len(self._packet_heads) >= MAX_PACKET_HEADS:
+                        self._packet_heads.clear()
+                    self._packet_heads[event] = head
+            return f"{head}{payload_json.decode()}]"
         if data is None:
             arguments = [event]
         elif isinstance(data, tuple):
@@ -515,8 +527,12 @@ class BoundedRedisManager(socketio.RedisManager):
 
     def _hear_framed(self, header: list, data: bytes, offset: int):
         """A FRAMED batch's messages in order: each emit told to this process's clients at once, a
-        python-socketio message handed on (yielded) to python-socketio's loop."""
+        python-socketio message handed on (yielded) to python-socketio's loop. Where none of an emit's rooms
+        has a client here (a ticket's own room, the counters' and dashboard's of a centre whose consoles are
+        on the other process) its payload is not looked at: checked in this loop, the half of a ticket's
+        entries no one hears here costs no call (every process hears every other's batches)."""
         size = len(data)
+        rooms_of = self.rooms
         for item in header:
             if isinstance(item, dict):
                 yield item
@@ -532,20 +548,18 @@ class BoundedRedisManager(socketio.RedisManager):
                 )
                 return
             try:
-                self._tell_framed(event, namespace, rooms, data, start, offset)
+                here = rooms_of.get(namespace)
+                if here and not here.keys().isdisjoint(rooms):  # (python-socketio drops a room its last client left)
+                    self._tell_framed(event, namespace, rooms, data, start, offset)
             except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
                 self.server.logger.exception("Handler error in pubsub listening thread")
 
     def _tell_framed(self, event: str, namespace: str, rooms: list, data: bytes, start: int, end: int) -> None:
-        """An emit of another process's FRAMED batch told to this process's clients in ``rooms``, as
-        python-socketio's ``_handle_emit`` tells each of its rooms, without its loop around each message
-        (its checks and a debug line formatted for each, logged or not). Where no room has a client here (a
-        ticket's own room, the counters' and dashboard's of a centre whose consoles are on the other
-        process), the payload is not looked at; else its JSON, as the sender wrote it for its own clients,
-        goes into the packet with the event's name before it (``_encoded``): the bytes python-socketio's
-        Packet makes with the app's JSON (PacketJSON), made without reading the payload."""
-        if not self._anyone_in(namespace, rooms):
-            return
+        """An emit of another process's FRAMED batch, some of whose ``rooms`` have clients here, told to them
+        as python-socketio's ``_handle_emit`` tells each of its rooms, without its loop around each message
+        (its checks and a debug line formatted for each, logged or not): its JSON, as the sender wrote it for
+        its own clients, goes into the packet with the event's name before it (``_encoded``): the bytes
+        python-socketio's Packet makes with the app's JSON (PacketJSON), made without reading the payload."""
         payload_json = data[start:end]
         if namespace == "/" and self._packets_by_orjson():
             self._tell_here(event, None, namespace, rooms, payload_json)
@@ -572,7 +586,8 @@ class BoundedRedisManager(socketio.RedisManager):
             yield entry
 
     def _anyone_in(self, namespace: str, rooms: list) -> bool:
-        """Whether a client of this process is in any of ``rooms`` (else a heard payload is not looked at)."""
+        """Whether a client of this process is in any of ``rooms`` (else a heard payload is not looked at);
+        _hear_framed checks the same in its own loop, written out there to save a call an entry."""
         here = self.rooms.get(namespace)
         return bool(here) and not here.keys().isdisjoint(rooms)  # (python-socketio drops a room its last client left)
 

@@ -20,6 +20,7 @@ from socketio.packet import EVENT, Packet
 from queuekiosk.server.web.extensions import PacketJSON
 from queuekiosk.server.web.message_queue import (
     EACH_ROOM,
+    MAX_PACKET_HEADS,
     BoundedRedisManager,
     channel_of,
     has_binary_parts,
@@ -457,3 +458,68 @@ def test_a_framed_batch_on_the_installation_s_channel_is_told_and_its_earlier_ve
     assert [json.loads(p[p.index("[") :]) for p in heard] == 2 * [["ticket.called", PAYLOADS[2]]]
     said = [r.getMessage() for r in caplog.records if "earlier version" in r.getMessage()]
     assert len(said) == 1 and "Stop every process" in said[0], said
+
+
+def test_each_event_s_packet_is_its_own_past_the_events_whose_packet_heads_are_kept(redis_server, monkeypatch):
+    """An event's packet text before its payload is written once and kept for a bounded number of events
+    (MAX_PACKET_HEADS): whatever their number and order, each packet, told here and heard on another process,
+    is the one python-socketio writes for its own event (a name with quotes and letters outside ASCII
+    too)."""
+    monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
+    events = [f'event "{n}" ü' for n in range(MAX_PACKET_HEADS + 6)]
+    heard_there, heard_here = [], []
+    _there, there_manager = _process(redis_server.url, heard_there)
+    _here, here_manager = _process(redis_server.url, heard_here)
+    _subscribed(there_manager, here_manager)
+    told = [(event, {"n": n}) for n, event in enumerate(events + events[::-1])]
+    for event, payload in told:
+        here_manager.emit_to_rooms(event, payload, ["site:display:lobby"])
+    deadline = time.monotonic() + 10
+    while len(heard_there) < len(told) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    expected = [EngineIOPacket(MESSAGE, Packet(EVENT, namespace="/", data=[e, p]).encode()).encode() for e, p in told]
+    assert heard_here == expected
+    assert heard_there == expected
+
+
+def test_a_client_that_leaves_a_room_while_its_clients_are_told_keeps_none_of_them_from_the_message(
+    redis_server, monkeypatch, caplog
+):
+    """The clients of a room are told from a copy of it, as python-socketio's get_participants gives them: a
+    client that leaves the room while the message goes out (a send that ends a connection) changes nothing
+    of who is told this message, here and heard from another process, and the next message is told too."""
+    monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
+    heard_there, heard_here = [], []
+    processes = []
+    for heard in (heard_there, heard_here):
+        server, manager = _process(redis_server.url)
+        for eio_sid in ("eio-1", "eio-2", "eio-3"):
+            manager.connect(eio_sid, "/")
+            manager.enter_room(manager.sid_from_eio_sid(eio_sid, "/"), "/", "site:display:lobby")
+
+        def send(eio_sid, packet, heard=heard, manager=manager):
+            heard.append((eio_sid, packet.encode()))
+            for leaving in ("eio-2", "eio-3"):  # (the first told makes the others leave)
+                sid = manager.sid_from_eio_sid(leaving, "/")
+                if manager.is_connected(sid, "/") and "site:display:lobby" in manager.get_rooms(sid, "/"):
+                    manager.leave_room(sid, "/", "site:display:lobby")
+
+        server._send_eio_packet = send
+        processes.append((server, manager))
+    _subscribed(*(manager for _server, manager in processes))
+    here_manager = processes[1][1]
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby"])
+    here_manager.emit_to_rooms("queue.changed", {"waiting": {"HT": 3}}, ["site:display:lobby"])
+    deadline = time.monotonic() + 10
+    while len(heard_there) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing more comes
+
+    def packet(event, payload):
+        return EngineIOPacket(MESSAGE, Packet(EVENT, namespace="/", data=[event, payload]).encode()).encode()
+
+    called, changed = packet("ticket.called", PAYLOADS[0]), packet("queue.changed", {"waiting": {"HT": 3}})
+    expected = [("eio-1", called), ("eio-2", called), ("eio-3", called), ("eio-1", changed)]
+    assert heard_here == expected
+    assert heard_there == expected
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
