@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import engineio
 import socketio
-from engineio import packet as eio_packet
 
 
 class _EngineIOInOrder(engineio.Client):
-    def _receive_packet(self, pkt):
-        if pkt.packet_type == eio_packet.MESSAGE:
-            self._trigger_event("message", pkt.data)  # run_async=False: in the reading thread, in order
-        else:
-            super()._receive_packet(pkt)
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":  # in the reading thread, in order (python-engineio: a thread each)
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
 
 
 class InOrderClient(socketio.Client):
@@ -33,6 +31,10 @@ class InOrderClient(socketio.Client):
 
     def _engineio_client_class(self):
         return _EngineIOInOrder
+
+    def _handle_eio_connect(self):
+        self._binary_packet = None  # (one left half put together as an earlier connection dropped)
+        super()._handle_eio_connect()
 
     # What a packet makes is handled in a thread of its own, as python-engineio did for each message.
     def _handle_connect(self, namespace, data):

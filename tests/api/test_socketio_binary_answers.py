@@ -21,11 +21,6 @@ def test_every_binary_answer_reaches_the_agent_whole(live_server, config_variant
     tickets = [http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}).json() for _ in range(3)]
     token = srv.token("admin")
     agents = []
-    for _ in range(AGENTS):
-        agent = InOrderClient(handle_sigint=False, reconnection=False)
-        agents.append(agent)
-        agent.connect(srv.url, auth={"token": token}, wait_timeout=5)
-        assert agent.call("agent.hello", {"kiosk": "kiosk-1"}, timeout=5)["printer"] == "kiosk-1"
     answers: list[dict] = []
     all_answered = threading.Event()
 
@@ -35,8 +30,13 @@ def test_every_binary_answer_reaches_the_agent_whole(live_server, config_variant
             all_answered.set()
 
     switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)  # the client's threads switched often, as on a loaded kiosk PC
     try:
+        for _ in range(AGENTS):
+            agent = InOrderClient(handle_sigint=False, reconnection=False)
+            agents.append(agent)
+            agent.connect(srv.url, auth={"token": token}, wait_timeout=5)
+            assert agent.call("agent.hello", {"kiosk": "kiosk-1"}, timeout=5)["printer"] == "kiosk-1"
+        sys.setswitchinterval(1e-4)  # the client's threads switched often, as on a loaded kiosk PC
         for agent in agents:
             for _ in range(FETCHES):
                 agent.emit("print.fetch", None, callback=answered)
