@@ -45,6 +45,7 @@ from ..server.core.config import Printer
 from ..server.core.env_values import AGENT_BACKOFF, seconds_schedule
 from ..server.core.site_address import say, socketio_address
 from ..server.core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND, Allowance
+from .socketio_client import InOrderClient
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
@@ -364,7 +365,7 @@ class KioskAgent:
         disconnect (a revoked token) and says nothing of a refusal (a removed site); and a dropped
         client may take up to 15 s to end its threads (its packet queue's wait), in which it cannot
         connect again."""
-        link = Link(socketio.Client(reconnection=False, handle_sigint=False))
+        link = Link(InOrderClient(reconnection=False, handle_sigint=False))
 
         def taken():
             link.taken = True

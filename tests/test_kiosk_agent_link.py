@@ -9,14 +9,30 @@ to the library's own state (the second test), never a crash.
 
 from __future__ import annotations
 
+import inspect
+
+import engineio
 import socketio
 import websocket
 
 from queuekiosk.kiosk.agent import Link
+from queuekiosk.kiosk.socketio_client import InOrderClient
 
 
 def _link() -> Link:
-    return Link(socketio.Client(reconnection=False, handle_sigint=False))
+    return Link(InOrderClient(reconnection=False, handle_sigint=False))
+
+
+def test_the_library_methods_the_in_order_client_takes_over_are_still_theirs():
+    """kiosk/socketio_client.py overrides private methods of python-socketio's and python-engineio's clients:
+    a release that renames one would leave the override unused (its binary answers lost again under load)."""
+    overridden = {name for name in vars(InOrderClient) if name.startswith("_handle_") or name.startswith("_engineio")}
+    assert overridden <= set(vars(socketio.Client)), sorted(overridden - set(vars(socketio.Client)))
+    client = InOrderClient(handle_sigint=False)
+    assert "_binary_packet" in vars(client), sorted(vars(client))
+    assert type(client.eio)._trigger_event is not engineio.Client._trigger_event
+    assert "_trigger_event" in vars(engineio.Client)  # (its "message" said with run_async: python-engineio's)
+    assert "run_async=True" in inspect.getsource(engineio.Client._receive_packet)
 
 
 def test_a_websocket_closed_while_python_engineio_says_connected_counts_as_dropped_and_its_writer_can_end():

@@ -48,9 +48,10 @@ import requests
 import server_db
 import server_fork
 import server_logs
-import socketio
 import yaml
 from redis_server import RedisServer
+
+from queuekiosk.kiosk.socketio_client import InOrderClient
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -416,7 +417,7 @@ class SioClient:
         client_kwargs.setdefault("randomization_factor", 0)
         client_kwargs.setdefault("handle_sigint", False)
         self.url = url
-        self.sio = socketio.Client(**client_kwargs)
+        self.sio = InOrderClient(**client_kwargs)
         self.events: list[tuple[str, object]] = []
         self.connects = 0
         self.disconnects = 0
