@@ -53,7 +53,11 @@ class _Link:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            self._joined(_no_delay(client))
+            try:
+                self._joined(_no_delay(client))
+            except OSError:  # PostgreSQL refused it (restarting, say): this one closed, the next taken
+                _shut(client)
+                client.close()
 
     def _joined(self, client: socket.socket) -> None:
         raise NotImplementedError
