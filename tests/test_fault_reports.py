@@ -1,0 +1,40 @@
+"""What the log says of a database fault (server/core/faults.py report): a lost COMMIT PostgreSQL could not
+tell of is said at every occurrence as "it may have been written", never as "nothing was written", also
+within the minute in which a busy database is said only once."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from sqlalchemy.exc import OperationalError
+
+from queuekiosk.server.core import faults
+
+
+def lost(message: str, outcome_unknown: bool = False) -> OperationalError:
+    error = OperationalError("COMMIT", {}, psycopg.OperationalError(message))
+    if outcome_unknown:
+        error.outcome_unknown = True  # (as pg_writer marks its batch's error: faults.outcome_unknown)
+    return error
+
+
+def test_a_lost_commit_is_said_as_it_may_have_been_written_every_time(caplog):
+    caplog.set_level(logging.INFO, logger="queuekiosk.database")
+    try:
+        said_as_told(caplog)
+    finally:
+        faults.writes_again()  # (this process's reporter as it was: the dashboard's "busy" is its)
+
+
+def said_as_told(caplog):
+    faults.report(lost("server closed the connection unexpectedly"), "POST /api/v1/tickets")
+    assert "Nothing was written (POST /api/v1/tickets" in caplog.text  # (busy, said once a minute)
+    caplog.clear()
+    for where in ("POST /api/v1/tickets", "printer kiosk-1 state"):
+        kind, news = faults.report(lost("consuming input failed", outcome_unknown=True), where)
+        assert (kind, news) == (faults.OUTCOME_UNKNOWN, False)
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database outcome unknown")]
+    assert len(told) == 2, caplog.text
+    assert "It may have been written (printer kiosk-1 state: " in told[1] and "consuming input failed" in told[1]
+    assert "Nothing was written" not in caplog.text
