@@ -42,6 +42,16 @@ REPO = Path(__file__).resolve().parents[2]
 FULL_CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 CHROMIUM = os.environ.get("QK_CHROMIUM") or (HEADLESS_SHELL if Path(HEADLESS_SHELL).exists() else FULL_CHROMIUM)
+# Playwright adds ~40 switches of its own (no extensions, component updates, back/forward cache...).
+# Further flags were measured on 2026-12-07 and none kept, all within the noise (the CPU of a cgroup
+# holding pytest, the server and Chromium; load 4-16): 20 kiosk + display loads, each in a new context,
+# took 14.7-16.9 s with these three flags and 14.0-17.9 s adding any one of --disable-features=
+# AudioServiceOutOfProcess (or PaintHolding,Translate,OptimizationHints,MediaRouter,...),
+# --renderer-process-limit=1 --process-per-site, --disable-site-isolation-trials, --no-zygote
+# --in-process-gpu, --js-flags=--jitless, --disable-v8-idle-tasks, --disable-threaded-animation,
+# --num-raster-threads=1, --disable-renderer-accessibility. test_kiosk/display/book_page.py took
+# 103 and 114 s with these three, 105 and 118 s with most of those added. What costs is each new
+# context's renderer starting and the page's own work.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 START_TIMEOUT = 30.0
 CLERK_PASSWORD = "quay-mot-2026"
