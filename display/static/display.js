@@ -260,6 +260,7 @@
     // the screen's name and ticker in English while it shows English, where the setup gives them
     QK.sayName(document.getElementById("screen-name"), {vi: page.name || "", en: page.name_en});
     body.dataset.mode = page.mode;
+    body.dataset.languages = page.languages.join(" ");  // the setup's languages it is drawn with (tests wait on it)
     counterTop.hidden = page.mode !== "counter";
     if (page.mode === "counter" && page.counters.length) {
       document.getElementById("ct-badge").textContent = page.counters[0].number;

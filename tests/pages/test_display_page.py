@@ -541,7 +541,8 @@ def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
             lobby.url + "/api/v1/admin/site", json={"languages": languages}, headers=lobby.admin(), timeout=10
         )
         assert changed.status_code == 200, changed.text
-        page.wait_for_timeout(2_000)  # the saved setup reaches the open page (within a second)
+        # the saved setup reaches the open page (within a second; before, a fixed 2 s: later on a loaded machine)
+        expect(page.locator("body")).to_have_attribute("data-languages", " ".join(languages), timeout=15_000)
 
     set_languages(["vi"])
     for _ in range(4):  # well past when English came in turn
