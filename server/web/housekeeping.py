@@ -8,10 +8,11 @@ import logging
 
 import gevent
 
-from ..core import bookings, outbox, sites
+from ..core import bookings, faults, outbox, sites
 from ..core import engine as q
 from ..core.env_values import seconds_setting
 from ..core.errors import NotFound
+from .errors import report_database_fault
 from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,11 @@ def site_day_end_loop(state, site_id: str) -> None:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
             except NotFound:  # the site removed meanwhile: the loop ends (AppState.spawn_for)
                 raise
-            except Exception:  # a busy database at midnight must not end the loop
+            except faults.DATABASE_ERRORS as error:  # a busy database at midnight: said as for requests
+                report_database_fault(error, "the day's end", state.site)
+                gevent.sleep(60)
+                continue
+            except Exception:  # nothing must end the loop
                 log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
                 gevent.sleep(60)
                 continue
@@ -86,7 +91,10 @@ def _lapse_at(site_id: str, state) -> None:
         outcome = state.write(outbox.recording(bookings.lapse_overdue))
     except NotFound:  # its site removed (for_each_site passes it by)
         raise
-    except Exception:  # a busy database must not end the loop
+    except faults.DATABASE_ERRORS as error:  # a busy database: said as for requests, tried again shortly
+        report_database_fault(error, "remote numbers lapsing", state.site)
+        return
+    except Exception:  # nothing must end the loop
         log.exception("lapsing the overdue remote numbers failed; trying again shortly")
         return
     publish(state.site, outcome)
@@ -100,7 +108,10 @@ def wind_up_retired(state, site_id: str) -> None:
     with state.at(site_id):
         try:
             outcome = state.write(outbox.recording(sites.wind_up))
-        except Exception:  # a busy database: the lapse loop tries again
+        except faults.DATABASE_ERRORS as error:  # a busy database: said as for requests; the lapse loop tries again
+            report_database_fault(error, "a retired site's wind-up", state.site)
+            return
+        except Exception:
             log.exception("ending what a retired site holds failed; trying again shortly")
             return
         if outcome.happened:
