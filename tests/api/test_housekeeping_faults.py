@@ -1,0 +1,26 @@
+"""The server's own clockwork (server/web/housekeeping.py) through a database outage says it as requests
+do (server/core/faults.py): one line a minute, not a traceback at every try."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+BUSY_LINE = "Database busy: the database did not take the write in time"
+
+
+def test_a_locked_database_under_the_lapse_loop_is_one_line_not_a_traceback_a_try(live_server):
+    srv = live_server(env={"QUEUEKIOSK_LAPSE_SECONDS": "0.5"})  # remote numbers looked at twice a second
+    other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # e.g. an sqlite3 shell left in a transaction, or a restore
+    try:
+        deadline = time.monotonic() + 60  # (each write waits out its busy timeout first)
+        while "(remote numbers lapsing: " not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # a few tries more, within the minute's one line
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    log = srv.log()
+    assert "Nothing was written (remote numbers lapsing: " in log, log[-4000:]
+    assert "Traceback" not in log and "lapsing the overdue remote numbers failed" not in log, log[-4000:]
