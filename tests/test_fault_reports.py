@@ -32,3 +32,17 @@ def test_a_lost_commit_is_said_as_it_may_have_been_written_every_time(caplog):
     assert len(told) == 2, caplog.text
     assert "It may have been written (printer kiosk-1 state: " in told[1] and "consuming input failed" in told[1]
     assert "Nothing was written" not in caplog.text
+
+
+def test_each_of_the_server_s_own_loops_says_a_busy_database_once_a_minute_beside_the_requests(caplog):
+    caplog.set_level(logging.INFO, logger="queuekiosk.database")
+    reporter = faults._Reporter()
+    for where in ("POST /api/v1/tickets", "GET /api/v1/queue"):  # requests: one line a minute between them
+        reporter.report(lost("server closed the connection unexpectedly"), where)
+    for _ in range(2):  # each loop once a minute, whichever failed first
+        reporter.report(lost("server closed the connection unexpectedly"), "delivery worker", background=True)
+        reporter.report(lost("server closed the connection unexpectedly"), "remote numbers lapsing", background=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 3, caplog.text
+    for where in ("POST /api/v1/tickets", "delivery worker", "remote numbers lapsing"):
+        assert sum(f"Nothing was written ({where}: " in line for line in said) == 1, caplog.text

@@ -234,7 +234,7 @@ class DeliveryWorker:
             except (
                 faults.DATABASE_ERRORS
             ) as error:  # a full disk, a locked or lost database: said once, as for requests
-                report_database_fault(error, "delivery worker", self.state.site)
+                report_database_fault(error, "delivery worker", self.state.site, background=True)
                 pause = 5.0
             except Exception:  # nothing must end the worker
                 log.exception("delivery worker: a round failed; trying again shortly")

@@ -202,14 +202,15 @@ def site_removed(error: Exception) -> NotFound | None:
     return None
 
 
-def report_database_fault(error: Exception, where: str, site) -> str:
+def report_database_fault(error: Exception, where: str, site, background: bool = False) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
     server (a query the database refuses as wrong), logged with its traceback; ``database_outcome_unknown``
     for a lost COMMIT PostgreSQL did not tell of (faults.outcome_unknown: it may have been done, so
     never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
-    failed on the database takes its code from here."""
-    code, news = faults.report(error, where)
+    failed on the database takes its code from here; ``background``: ``where`` is one of the server's own
+    loops (its own line a minute)."""
+    code, news = faults.report(error, where, background=background)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
     return code

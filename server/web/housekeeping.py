@@ -44,7 +44,7 @@ def site_day_end_loop(state, site_id: str) -> None:
             except NotFound:  # the site removed meanwhile: the loop ends (AppState.spawn_for)
                 raise
             except faults.DATABASE_ERRORS as error:  # a busy database at midnight: said as for requests
-                report_database_fault(error, "the day's end", state.site)
+                report_database_fault(error, "the day's end", state.site, background=True)
                 gevent.sleep(60)
                 continue
             except Exception:  # nothing must end the loop
@@ -92,7 +92,7 @@ def _lapse_at(site_id: str, state) -> None:
     except NotFound:  # its site removed (for_each_site passes it by)
         raise
     except faults.DATABASE_ERRORS as error:  # a busy database: said as for requests, tried again shortly
-        report_database_fault(error, "remote numbers lapsing", state.site)
+        report_database_fault(error, "remote numbers lapsing", state.site, background=True)
         return
     except Exception:  # nothing must end the loop
         log.exception("lapsing the overdue remote numbers failed; trying again shortly")
@@ -109,7 +109,7 @@ def wind_up_retired(state, site_id: str) -> None:
         try:
             outcome = state.write(outbox.recording(sites.wind_up))
         except faults.DATABASE_ERRORS as error:  # a busy database: said as for requests; the lapse loop tries again
-            report_database_fault(error, "a retired site's wind-up", state.site)
+            report_database_fault(error, "a retired site's wind-up", state.site, background=True)
             return
         except Exception:
             log.exception("ending what a retired site holds failed; trying again shortly")
