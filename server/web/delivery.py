@@ -481,8 +481,10 @@ class DeliveryWorker:
             statuses = self.state.write(
                 outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays
             )
-        except Exception:  # not marked: still pending, so sent again (at least once)
-            # (one webhook's results: the line names its site, as the worker serves every site)
+        except faults.DATABASE_ERRORS as error:  # not marked: still pending, so sent again (at least once)
+            report_database_fault(error, "webhook results", self.state.site, background=True)
+            return
+        except Exception:  # (one webhook's results: the line names its site, as the worker serves every site)
             log.exception(
                 "webhook delivery: %d results were not saved", len(results), extra={"site": results[0][0].site_id}
             )
