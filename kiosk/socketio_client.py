@@ -11,12 +11,21 @@ Here the messages are put together in the reading thread, in order, and only wha
 connect, an event, an answer) is handled in a thread of its own, as before: a handler may still wait
 for an answer without holding the reading. tests/test_kiosk_agent_link.py fails on a release whose
 private names moved.
+
+A client left on HTTP long-polling (a proxy refusing WebSocket) gets in one poll every packet queued
+since the last: a burst of events, a ``print.fetch`` answer of 10 jobs (11 packets) beside them.
+python-engineio's client refused a poll of more than 16 (``Too many packets in payload``) and dropped
+the connection, losing what the poll held; the limit guards a server from its clients, and this
+client reads only its own server.
 """
 
 from __future__ import annotations
 
 import engineio
 import socketio
+from engineio.payload import Payload
+
+Payload.max_decode_packets = 1_000_000  # (python-engineio's documented knob, process-wide: the agent serves nothing)
 
 
 class _EngineIOInOrder(engineio.Client):

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from api_helpers import issue
+from conftest import SioClient
 
 from queuekiosk.kiosk.socketio_client import InOrderClient
 
 AGENTS = 8
 FETCHES = 35  # each agent's, at once (under the connection's burst of 40 events)
+BURST = 60  # tickets issued at once
 
 
 def test_every_binary_answer_reaches_the_agent_whole(live_server, config_variant):
@@ -49,3 +55,22 @@ def test_every_binary_answer_reaches_the_agent_whole(live_server, config_variant
     for answer in answers:
         assert [job["content"]["number"] for job in answer["jobs"]] == [t["display"] for t in tickets]
         assert all(job["data"].startswith(b"\x1b@") for job in answer["jobs"])  # ESC/POS bytes, whole
+
+
+def test_a_client_left_on_long_polling_keeps_its_connection_through_a_burst(live_server):
+    """A kiosk agent or console behind a proxy that refuses WebSocket stays on long-polling: one poll then
+    brings every packet queued since the last (python-engineio's client dropped the connection beyond 16)."""
+    srv = live_server()
+    token = srv.token("counter", 1)
+    console = SioClient(srv.url).connect(auth={"token": token}, transports=["polling"])
+    try:
+        assert console.subscribe({"counter": 1}) == {"ok": True}
+        with ThreadPoolExecutor(8) as kiosks:  # a morning's rush: many tickets in one group commit
+            numbers = list(kiosks.map(lambda _: issue(srv.session(), "HT")["number"], range(BURST)))
+        deadline = time.monotonic() + 15
+        while len(console.received("ticket.issued")) < BURST and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted(d["ticket"]["number"] for d in console.received("ticket.issued")) == sorted(numbers)
+        assert console.disconnects == 0
+    finally:
+        console.close()
