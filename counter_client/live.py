@@ -4,7 +4,8 @@ It connects in the background and reconnects by itself; after every event of the
 for a fresh snapshot (a ``state`` event), once the events of a burst have come in. ``--server`` may
 name a site (``http://host:8000/s/SITE``): the link opens ``/s/SITE/socket.io`` as that site's pages
 do. A token the server refuses (its ``connect_error`` says ``bad_token``: wrong or revoked, or of
-another site) is said on the screen, and the link stops trying.
+another site) is said on the screen, and the link stops trying. Its client is the kiosk agent's
+(kiosk/socketio_client.py): it keeps its connection through a long poll of many packets.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 import socketio
 
+from ..kiosk.socketio_client import InOrderClient
 from ..server.core.site_address import socketio_address
 
 REFRESH_AFTER_SECONDS = 0.15  # the events of one action come together: one snapshot after them
@@ -49,7 +51,7 @@ class LiveLink:
         self._lock = threading.Lock()
         self._refresh: threading.Timer | None = None
         self._handled = threading.Event()  # a counter's snapshot was handled (refresh_now)
-        self.sio = socketio.Client(
+        self.sio = InOrderClient(
             reconnection=True,
             reconnection_delay=0.5,
             reconnection_delay_max=5,
