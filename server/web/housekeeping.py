@@ -43,12 +43,11 @@ def site_day_end_loop(state, site_id: str) -> None:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
             except NotFound:  # the site removed meanwhile: the loop ends (AppState.spawn_for)
                 raise
-            except faults.DATABASE_ERRORS as error:  # a busy database at midnight: said as for requests
-                report_database_fault(error, "the day's end", state.site, background=True)
-                gevent.sleep(60)
-                continue
-            except Exception:  # nothing must end the loop
-                log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
+            except Exception as error:  # nothing must end the loop: tried again in a minute
+                if isinstance(error, faults.DATABASE_ERRORS):  # a busy database at midnight: said as for requests
+                    report_database_fault(error, "the day's end", state.site, background=True)
+                else:
+                    log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
                 gevent.sleep(60)
                 continue
             expired = q.expired_count(outcome)

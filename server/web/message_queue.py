@@ -327,10 +327,11 @@ class BoundedRedisManager(socketio.RedisManager):
 
     def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
         if payload_json is not None and namespace == "/" and self._packets_by_orjson():
-            head = self._packet_heads.get(event) if type(event) is str else None
+            named = type(event) is str
+            head = self._packet_heads.get(event) if named else None
             if head is None:  # (a handful of events: each its head written once)
                 head = f"{packet.EVENT}[{orjson.dumps(event).decode()},"
-                if type(event) is str:
+                if named:
                     if len(self._packet_heads) >= MAX_PACKET_HEADS:
                         self._packet_heads.clear()
                     self._packet_heads[event] = head
