@@ -25,7 +25,8 @@ import engineio
 import socketio
 from engineio.payload import Payload
 
-Payload.max_decode_packets = 1_000_000  # (python-engineio's documented knob, process-wide: the agent serves nothing)
+# python-engineio's documented knob, process-wide: the agent's and the keypad's processes serve nothing
+Payload.max_decode_packets = 1_000_000
 
 
 class _EngineIOInOrder(engineio.Client):

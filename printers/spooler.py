@@ -145,12 +145,16 @@ class Spooler:
                 return Status(OFFLINE, NO_AGENT)
         return Status(saved.state, saved.detail)
 
+    def _fault(self, error: Exception, where: str, reading: bool = False) -> None:
+        """A database fault of a printer's loop: a line a minute of its own, beside the requests'."""
+        faults.report(error, where, reading, loop=f"{self.site.id}: {where}")
+
     def _save(self, action, printer_id: str, status: Status) -> bool:
         """``action`` (printers/states.py) in a transaction of its own; whether it saved."""
         try:
             return self._write(action, printer_id, status.state, status.detail)
         except faults.DATABASE_ERRORS as error:  # the clients still hear of it; the other processes lag
-            faults.report(error, f"printer {printer_id} state")
+            self._fault(error, f"printer {printer_id} state")
             return False
 
     def task_for(self, printer, job) -> PrintTask:
@@ -224,7 +228,7 @@ class Spooler:
                     failures = 0
                     continue
             except faults.DATABASE_ERRORS as error:  # a full, busy or damaged database: printing goes on
-                faults.report(error, f"printer {printer_id}")
+                self._fault(error, f"printer {printer_id}")
             except Exception:
                 self._log.exception("printer %s: the spooler hit an error; retrying", printer_id)
             self._sleep(
@@ -232,13 +236,12 @@ class Spooler:
             )
             failures += 1
 
-    @staticmethod
-    def _took(printer_id: str, try_take) -> bool:
+    def _took(self, printer_id: str, try_take) -> bool:
         """Whether this process took the printer's lease (on PostgreSQL a connection of its own)."""
         try:
             return try_take()
         except faults.DATABASE_ERRORS as error:
-            faults.report(error, f"printer {printer_id} lease", reading=True)
+            self._fault(error, f"printer {printer_id} lease", reading=True)
             return False
 
     def _expire(self, printer_id: str) -> None:
@@ -259,7 +262,7 @@ class Spooler:
                 if job is not None and self._given_up(printer, job):
                     continue
             except faults.DATABASE_ERRORS as error:  # said as for requests: one line a minute
-                faults.report(error, f"printer {printer_id}", reading=True)
+                self._fault(error, f"printer {printer_id}", reading=True)
             except Exception:
                 self._log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
             gevent.sleep(printer.check_seconds)

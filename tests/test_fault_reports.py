@@ -39,10 +39,11 @@ def test_each_of_the_server_s_own_loops_says_a_busy_database_once_a_minute_besid
     reporter = faults._Reporter()
     for where in ("POST /api/v1/tickets", "GET /api/v1/queue"):  # requests: one line a minute between them
         reporter.report(lost("server closed the connection unexpectedly"), where)
-    for _ in range(2):  # each loop once a minute, whichever failed first
-        reporter.report(lost("server closed the connection unexpectedly"), "delivery worker", background=True)
-        reporter.report(lost("server closed the connection unexpectedly"), "remote numbers lapsing", background=True)
+    loops = [("delivery worker", "phuc-la"), ("remote numbers lapsing", "phuc-la"), ("remote numbers lapsing", "xa-an")]
+    for _ in range(2):  # each loop of each site once a minute, whichever failed first
+        for where, site in loops:
+            reporter.report(lost("server closed the connection unexpectedly"), where, loop=f"{site}: {where}")
     said = [r.getMessage() for r in caplog.records]
-    assert len(said) == 3, caplog.text
-    for where in ("POST /api/v1/tickets", "delivery worker", "remote numbers lapsing"):
-        assert sum(f"Nothing was written ({where}: " in line for line in said) == 1, caplog.text
+    assert len(said) == 4, caplog.text
+    for where, times in (("POST /api/v1/tickets", 1), ("delivery worker", 1), ("remote numbers lapsing", 2)):
+        assert sum(f"Nothing was written ({where}: " in line for line in said) == times, caplog.text

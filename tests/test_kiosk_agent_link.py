@@ -63,3 +63,16 @@ def test_a_release_that_renames_those_fields_leaves_the_drop_to_the_library_own_
     link.wake_stuck_writer()
     link.dropped.set()  # python-socketio's disconnect event
     assert link.gone()
+
+
+def test_a_poll_of_many_packets_is_read_whole_by_the_agent_s_and_the_keypad_s_client():
+    """On long-polling one poll brings every packet queued since the last: python-engineio's client refused
+    more than 16 (``Too many packets in payload``) and dropped the connection."""
+    from engineio import packet, payload
+
+    from queuekiosk.counter_client.live import LiveLink
+
+    burst = payload.Payload(packets=[packet.Packet(packet.MESSAGE, f'2["ticket.issued",{n}]') for n in range(40)])
+    assert len(payload.Payload(encoded_payload=burst.encode()).packets) == 40
+    said = dict.fromkeys(("on_link", "on_snapshot", "on_error", "on_token_refused"), lambda *_: None)
+    assert isinstance(LiveLink("http://127.0.0.1:9", "qk_x", 1, **said).sio, InOrderClient)

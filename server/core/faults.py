@@ -29,9 +29,9 @@ contains (…)``): only its primary message (``safe_text``), and SQLAlchemy's pa
 
 A full disk fails every write for as long as it lasts: the log gets the first failure with its
 advice, then one line a minute counting the rest, not one line per request; the supervisor's
-dashboard shows it until a write goes through again. Each of the server's own loops (the day's end,
-remote numbers lapsing, the delivery worker) has its own line a minute beside the requests' one: the
-IT person learns each part that the fault stopped, not only the first to meet it.
+dashboard shows it until a write goes through again. Each of the server's own loops at each site (the day's end,
+remote numbers lapsing, each printer's spooler; the delivery worker) has its own line a minute beside the
+requests' one: the IT person learns each part that the fault stopped, not only the first to meet it.
 """
 
 from __future__ import annotations
@@ -179,17 +179,18 @@ class _Reporter:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._last: dict[tuple[str, str], float] = {}  # by (kind, who: "requests" or a loop's name)
+        self._last: dict[tuple[str, str], float] = {}  # by (kind, "requests" or a loop)
         self._since: dict[tuple[str, str], int] = {}
         self.current: str | None = None
 
     def report(
-        self, error: BaseException, where: str, reading: bool = False, background: bool = False
+        self, error: BaseException, where: str, reading: bool = False, loop: str | None = None
     ) -> tuple[str, bool]:
         """The fault's kind, and whether it is news (the last write did not fail this way). A fault of the
         server (``internal``) is logged with its traceback every time, and is no news for the dashboard.
-        ``reading``: what failed was a read (the log says so), not a write. ``background``: ``where`` is one
-        of the server's own loops, which gets a line a minute of its own (requests share one). A lost COMMIT PostgreSQL did
+        ``reading``: what failed was a read (the log says so), not a write. ``loop``: the server's own loop
+        this is (its name and site: the day's end of a site, a printer's spooler), which gets a line a minute of
+        its own (requests share one). A lost COMMIT PostgreSQL did
         not tell of (``outcome_unknown``) is said as that, at every occurrence, and is no news: its write
         may have been done, never "nothing was written" (each caller in its batch says so: the count in
         pg_writer's line about the batch can be checked against these lines)."""
@@ -205,7 +206,7 @@ class _Reporter:
         if kind == INTERNAL:
             log_internal(error, f"A fault of the server, not of the database ({where}); see the traceback")
             return kind, False
-        now, minute = time.monotonic(), (kind, where if background else "requests")
+        now, minute = time.monotonic(), (kind, loop or "requests")
         with self._lock:
             news, self.current = self.current != kind, kind
             if now - self._last.get(minute, -REPEAT_LOG_SECONDS) < REPEAT_LOG_SECONDS:

@@ -45,7 +45,7 @@ from ..core import faults, notification_channels, notifications, outbox, unoffer
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
-from .errors import report_database_fault
+from .errors import fault_site, report_database_fault
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +482,9 @@ class DeliveryWorker:
                 outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays
             )
         except faults.DATABASE_ERRORS as error:  # not marked: still pending, so sent again (at least once)
-            report_database_fault(error, "webhook results", self.state.site, background=True)
+            site = self.state.sites.get(results[0][0].site_id) or fault_site(self.state)  # (the webhook's)
+            with self.state.at(site.id):  # (the line names it: the worker serves every site)
+                report_database_fault(error, "webhook results", site, background=True)
             return
         except Exception:  # (one webhook's results: the line names its site, as the worker serves every site)
             log.exception(

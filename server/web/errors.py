@@ -209,8 +209,8 @@ def report_database_fault(error: Exception, where: str, site, background: bool =
     for a lost COMMIT PostgreSQL did not tell of (faults.outcome_unknown: it may have been done, so
     never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
     failed on the database takes its code from here; ``background``: ``where`` is one of the server's own
-    loops (its own line a minute)."""
-    code, news = faults.report(error, where, background=background)
+    loops (its own line a minute, at each site)."""
+    code, news = faults.report(error, where, loop=f"{site.id}: {where}" if background else None)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
     return code
