@@ -4,6 +4,8 @@
              instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
              the CLI against the same database, and to add users and make tokens (written from
              this process, as the CLI writes them: tests/server_db.py).
+``module_server`` the same, one for a test file whose tests only open pages and change nothing on
+             it (a server's start and stop cost ~0.2 s of CPU).
 ``browser``  headless Chromium from Debian driven by Playwright for Python; no browser download
              (never ``playwright install``): the old headless shell (``apt-get install
              chromium-headless-shell``) where it is installed, else the full browser (``chromium``).
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +93,8 @@ class Server:
         return server_db.database_url(self.env, self.config.parent)
 
     def add_user(self, name: str, password: str, role: str, counter: int | None = None) -> None:
-        server_db.add_user(self.database_url, name, password, role, counter)
+        with _each_password_hashed_once():
+            server_db.add_user(self.database_url, name, password, role, counter)
 
     def add_clerk(self, name: str = "clerk1", counter: int = 1, password: str = CLERK_PASSWORD) -> str:
         self.add_user(name, password, "clerk", counter)
@@ -119,11 +123,45 @@ class Server:
         return next(s["waiting"] for s in queue["services"] if s["code"] == service)
 
 
+_HASHES: dict[str, str] = {}
+
+
+@contextmanager
+def _each_password_hashed_once():
+    """The accounts a page test adds get the stored hash of the same password as the last test's:
+    the page tests use a few passwords, and each new scrypt hash (server/core/auth.py) cost this process
+    ~0.1 s of CPU per account (the server's check of it at the sign-in, which a test is about, is not
+    cached). A real hash of that password with the method and cost of new ones, its salt shared."""
+    from queuekiosk.server.core import auth
+
+    made = auth.generate_password_hash
+
+    def once(password: str, *args, **kwargs) -> str:
+        if args or kwargs:
+            return made(password, *args, **kwargs)
+        if password not in _HASHES:
+            _HASHES[password] = made(password)
+        return _HASHES[password]
+
+    auth.generate_password_hash = once
+    try:
+        yield
+    finally:
+        auth.generate_password_hash = made
+
+
 @pytest.fixture
 def server(tmp_path, sqlite_template, server_zygote):
     """A fresh `queuekiosk serve` on a free port, its database a copy of the migrated template,
     stopped after the test."""
     yield from _served(tmp_path, sqlite_template, server_zygote)
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory, sqlite_template, server_zygote):
+    """``server``, one for the test file: for tests that open its pages and change nothing on it
+    (no ticket, account, token or setup another test of the file would see)."""
+    yield from _served(tmp_path_factory.mktemp("module-server"), sqlite_template, server_zygote)
 
 
 def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = None):
