@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +92,7 @@ class Server:
         return server_db.database_url(self.env, self.config.parent)
 
     def add_user(self, name: str, password: str, role: str, counter: int | None = None) -> None:
-        with _each_password_hashed_once():
-            server_db.add_user(self.database_url, name, password, role, counter)
+        server_db.add_user(self.database_url, name, password, role, counter)
 
     def add_clerk(self, name: str = "clerk1", counter: int = 1, password: str = CLERK_PASSWORD) -> str:
         self.add_user(name, password, "clerk", counter)
@@ -121,33 +119,6 @@ class Server:
     def waiting(self, service: str) -> int:
         queue = self.api("GET", "/queue").json()
         return next(s["waiting"] for s in queue["services"] if s["code"] == service)
-
-
-_HASHES: dict[str, str] = {}
-
-
-@contextmanager
-def _each_password_hashed_once():
-    """The accounts a page test adds get the stored hash of the same password as the last test's:
-    the page tests use a few passwords, and each new scrypt hash (server/core/auth.py) cost this process
-    ~0.1 s of CPU per account (the server's check of it at the sign-in, which a test is about, is not
-    cached). A real hash of that password with the method and cost of new ones, its salt shared."""
-    from queuekiosk.server.core import auth
-
-    made = auth.generate_password_hash
-
-    def once(password: str, *args, **kwargs) -> str:
-        if args or kwargs:
-            return made(password, *args, **kwargs)
-        if password not in _HASHES:
-            _HASHES[password] = made(password)
-        return _HASHES[password]
-
-    auth.generate_password_hash = once
-    try:
-        yield
-    finally:
-        auth.generate_password_hash = made
 
 
 @pytest.fixture
