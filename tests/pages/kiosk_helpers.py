@@ -38,7 +38,7 @@ def scanner_burst(tab, text: str) -> None:
 
 
 def taking_taps(kiosk) -> None:
-    """Until the screen just shown takes taps and keys: a new screen ignores them for a moment, its
+    """Until the screen just shown takes taps: a new screen ignores them for a moment, its
     buttons dimmed meanwhile (the body's class "arming", kiosk/static/kiosk.js), rather than a fixed
     wait that a loaded machine can outlast."""
     import re

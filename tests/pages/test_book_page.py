@@ -139,7 +139,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(
         },
     )
     assert booked.status_code == 201, booked.text
-    taking_taps(page)  # a new screen ignores keys for a moment
+    taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
     scanner_burst(page, CARD)  # at the first screen, without tapping anything first
     expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 11:00")
     ticket_id = page.evaluate("document.getElementById('result').dataset.ticket")
@@ -148,7 +148,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(
 
     # a card with no booking today: the citizen chooses the service, and the number is the card's
     other_card = CARD.replace("001099012345", "079203004567")
-    taking_taps(page)  # a new screen ignores keys for a moment
+    taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
     scanner_burst(page, other_card)
     page.locator(".card-note").wait_for()
     page.click('#service-grid button[data-service="CT"]')
@@ -160,7 +160,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(
     card_ticket = page.evaluate("document.getElementById('result').dataset.ticket")
     assert http.get(f"/api/v1/tickets/{card_ticket}").json()["priority"] == "elderly"
     page.locator("#result .done").click()
-    taking_taps(page)  # a new screen ignores keys for a moment
+    taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
     scanner_burst(page, other_card)  # the same card again: one number per person and service
     page.locator(".card-note").wait_for()
     expect(page.locator(".card-note")).to_contain_text(f"thẻ căn cước này đang giữ số {ticket}")  # said at once
@@ -182,7 +182,7 @@ def test_a_scan_the_kiosk_cannot_use_is_explained_and_issues_nothing(module_serv
         ('<img src=x onerror="window.hacked=1">|1|2|3|4|5|6', "Không đọc được mã QR của thẻ căn cước"),
         ("https://shop.example/<b>sale</b>", "Không tìm thấy lịch hẹn"),
     ):
-        taking_taps(page)  # a new screen ignores keys for a moment
+        taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
         scanner_burst(page, scanned)
         expect(page.locator("#problem-text")).to_contain_text(said)
         assert page.locator("#problem img, #problem b").count() == 0, "the scan was shown as HTML"
