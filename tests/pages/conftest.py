@@ -4,6 +4,8 @@
              instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
              the CLI against the same database, and to add users and make tokens (written from
              this process, as the CLI writes them: tests/server_db.py).
+``module_server`` the same, one for a test file whose tests only open pages and change nothing on
+             it (a server's start and stop cost ~0.2 s of CPU).
 ``browser``  headless Chromium from Debian driven by Playwright for Python; no browser download
              (never ``playwright install``): the old headless shell (``apt-get install
              chromium-headless-shell``) where it is installed, else the full browser (``chromium``).
@@ -124,6 +126,13 @@ def server(tmp_path, sqlite_template, server_zygote):
     """A fresh `queuekiosk serve` on a free port, its database a copy of the migrated template,
     stopped after the test."""
     yield from _served(tmp_path, sqlite_template, server_zygote)
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory, sqlite_template, server_zygote):
+    """``server``, one for the test file: for tests that open its pages and change nothing on it
+    (no ticket, account, token or setup another test of the file would see)."""
+    yield from _served(tmp_path_factory.mktemp("module-server"), sqlite_template, server_zygote)
 
 
 def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = None):

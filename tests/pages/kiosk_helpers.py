@@ -37,11 +37,22 @@ def scanner_burst(tab, text: str) -> None:
     )
 
 
+def taking_taps(kiosk) -> None:
+    """Until the screen just shown takes taps: a new screen ignores them for a moment, its
+    buttons dimmed meanwhile (the body's class "arming", kiosk/static/kiosk.js), rather than a fixed
+    wait that a loaded machine can outlast."""
+    import re
+
+    from playwright.sync_api import expect  # late: without Playwright the browser fixture skips
+
+    expect(kiosk.locator("body")).not_to_have_class(re.compile(r"\barming\b"))
+
+
 def type_on_keys(kiosk, text: str) -> None:
     """The check-in button, then ``text`` on the screen's keys, then "Nhận số"."""
     kiosk.locator(".checkin-open:visible").click()
     kiosk.locator("#checkin-code").wait_for()
-    kiosk.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    taking_taps(kiosk)
     for key in text:
         kiosk.click(f'#checkin-keys button[data-key="{key}"]')
     assert kiosk.input_value("#checkin-code") == text

@@ -1,7 +1,9 @@
 """/admin in a real Chromium when one of its script's parts, or admin.js (the page's own file, after
 them), does not arrive (here the server answers 404 for it): the page names the file in Vietnamese and
 English in its error box, and starts nothing: no login, no tabs, no request to the API, rather than
-tabs that open blank later, or a blank page (docs/architecture.md, "A page")."""
+tabs that open blank later, or a blank page (docs/architecture.md, "A page").
+
+One server for the file (``module_server``): the pages ask it for nothing but themselves and their files."""
 
 from __future__ import annotations
 
@@ -31,18 +33,18 @@ def _says_which_part_and_starts_nothing(tab, part: str, asked: list[str]) -> Non
 
 
 @pytest.mark.parametrize("part", ["admin_controls.js", "admin_webhooks.js", "admin.js"])
-def test_a_part_that_does_not_load_is_named_and_the_page_does_not_start(page, server, shot, part):
-    asked = _without(page, server, part)
+def test_a_part_that_does_not_load_is_named_and_the_page_does_not_start(page, module_server, shot, part):
+    asked = _without(page, module_server, part)
     _says_which_part_and_starts_nothing(page, part, asked)
     shot(page, f"admin-without-{part}")
 
 
-def test_without_its_first_part_the_page_names_that_one(browser, server):
+def test_without_its_first_part_the_page_names_that_one(browser, module_server):
     """admin_fields.js makes QK.admin, which the other parts build on: they fail as they load (those
     errors are expected here), and the page names the one file that is missing."""
 
     def use(tab):
-        _says_which_part_and_starts_nothing(tab, "admin_fields.js", _without(tab, server, "admin_fields.js"))
+        _says_which_part_and_starts_nothing(tab, "admin_fields.js", _without(tab, module_server, "admin_fields.js"))
         return tab.locator("#load-error .en").text_content()
 
     shown, errors = in_own_context(browser, use)

@@ -63,7 +63,8 @@ def test_the_file_links_under_a_sites_address_ask_that_address_and_download(new_
     expect(section.locator("#sites-file-error")).to_be_hidden()
 
 
-def test_a_refused_file_is_said_in_its_own_box_beside_the_tables_error(new_tab, server):
+def test_a_refused_file_is_said_in_its_own_box_beside_the_tables_error(new_tab, module_server):
+    server = module_server  # (the two tests below: a province account of their own, nothing saved)
     tab = new_tab(viewport=REPORTS_SCREEN)
     reports_login(tab, server, "tinh-hai-hop", "province")
     section = tab.locator("#sites-compare")
@@ -86,7 +87,8 @@ def test_a_refused_file_is_said_in_its_own_box_beside_the_tables_error(new_tab, 
     expect(section.locator("#sites-table tbody tr").first).to_be_visible()
 
 
-def test_a_download_leaves_the_tables_error_in_view(new_tab, server):
+def test_a_download_leaves_the_tables_error_in_view(new_tab, module_server):
+    server = module_server
     tab = new_tab(viewport=REPORTS_SCREEN)
     reports_login(tab, server, "tinh-mat-mang", "province")
     section = tab.locator("#sites-compare")

@@ -122,7 +122,8 @@ def test_tracking_page_follows_its_ticket_live(server_on_a_working_morning, phon
     expect(phone.locator("#status")).to_contain_text("Đã phục vụ xong")
 
 
-def test_unknown_ticket_is_a_404_page(server, phone, shot):
+def test_unknown_ticket_is_a_404_page(module_server, phone, shot):
+    server = module_server  # (asked only for pages that are not there)
     for ticket_id in ("no-such-ticket", "%3Cb%3Ex", "x" * 200):
         answer = phone.goto(f"{server.url}/t/{ticket_id}")
         assert answer.status == 404
@@ -134,7 +135,8 @@ def test_unknown_ticket_is_a_404_page(server, phone, shot):
     shot(phone, "track-unknown")
 
 
-def test_browsers_get_html_errors_and_programs_json(server, page, shot):
+def test_browsers_get_html_errors_and_programs_json(module_server, page, shot):
+    server = module_server  # (asked only for pages that are not there, and its start page)
     answer = page.goto(server.url + "/no-such-page")
     assert answer.status == 404
     assert "text/html" in answer.headers["content-type"]

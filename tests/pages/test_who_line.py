@@ -17,7 +17,8 @@ def _sign_in(page, server, path: str, typed: str) -> None:
     page.click("#login-button")
 
 
-def test_the_who_line_names_the_role_in_the_pages_language(page, new_tab, server):
+def test_the_who_line_names_the_role_in_the_pages_language(page, new_tab, module_server):
+    server = module_server  # (one server for the file: each test signs in accounts of its own)
     server.add_user("giamsat", PASSWORD, "supervisor")
     _sign_in(page, server, "/dashboard", "GiamSat")  # a clerk's capital letter is no wrong name
     expect(page.locator("#who-user")).to_have_text("giamsat (Giám sát)")
@@ -31,7 +32,8 @@ def test_the_who_line_names_the_role_in_the_pages_language(page, new_tab, server
     expect(admin.locator("#who-user")).to_have_text("quantri (Administrator)")
 
 
-def test_a_clerk_turned_away_from_the_reports_hears_the_role_in_vietnamese(page, server):
+def test_a_clerk_turned_away_from_the_reports_hears_the_role_in_vietnamese(page, module_server):
+    server = module_server
     server.add_user("canbo", PASSWORD, "clerk", counter=1)
     _sign_in(page, server, "/reports", "canbo")
     expect(page.locator("#who-user")).to_have_text("canbo (Nhân viên quầy)")
