@@ -194,6 +194,7 @@
   function adoptSetup() {
     QK.replaceData(page, Object.assign({}, newSetup, {server_time: page.server_time}));
     newSetup = null;
+    body.dataset.setupHeld = "false";
     offerLanguages();
     buildStart();
     checkHours();
@@ -602,6 +603,7 @@
       const current = Object.assign({}, page);
       delete current.server_time;
       newSetup = QK.canonical(snapshot.page) === QK.canonical(current) ? null : snapshot.page;
+      body.dataset.setupHeld = newSetup ? "true" : "false";  // (held for a citizen half-way: tests wait on it)
       // nobody half-way through taking a number (at the very first screen): draw it at once
       if (newSetup && !state.busy && state.screen === startScreen && !(grouped && state.field)) showStart(true);
     }

@@ -119,7 +119,7 @@ def test_a_kiosk_half_way_keeps_its_screen_and_shows_the_change_back_at_the_star
 
     changed = server.api("PATCH", "/admin/services/HT", token=admin, json={"name": NEW_SERVICE})
     assert changed.status_code == 200, changed.text
-    time.sleep(1.5)
+    expect(kiosk.locator("body")).to_have_attribute("data-setup-held", "true", timeout=15_000)  # it came
     expect(kiosk.locator("#screen-priority")).to_be_visible()  # not taken away from them
     expect(kiosk.locator("#chosen-service")).to_contain_text("Chứng thực")
 
