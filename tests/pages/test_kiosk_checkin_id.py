@@ -13,7 +13,7 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
-from kiosk_helpers import TYPED_NO_BOOKING, type_on_keys  # noqa: E402
+from kiosk_helpers import TYPED_NO_BOOKING, taking_taps, type_on_keys  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -70,7 +70,7 @@ def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_
             type_on_keys(page, code)
         else:
             page.locator(".checkin-open:visible").click()
-            page.wait_for_timeout(500)  # a new screen ignores taps for a moment
+            taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
             page.fill("#checkin-code", typed)
             page.keyboard.press("Enter")
         expect(page.locator("#result-number")).to_have_text(str(number))
@@ -123,7 +123,7 @@ def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(sta
 
     page.goto(srv.url + f"/kiosk/kiosk-1#token={srv.token('kiosk')}")  # paired: told what the card holds
     page.locator(".checkin-open:visible").click()
-    page.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    taking_taps(page)  # the screen as a citizen finds it: settled (keys are taken at once)
     # the scanner types the card's QR text into the check-in field, and Enter
     page.fill("#checkin-code", f"{BOOKED_ID}|123456789|Lê Văn Cường|01012003|Nam|Quận 1, TP Hồ Chí Minh|15082021")
     page.keyboard.press("Enter")
@@ -167,10 +167,10 @@ def test_a_booked_citizen_checks_in_before_opening_and_walk_ins_wait_for_it(star
     page.goto(srv.url + "/kiosk/kiosk-1")
     closed = page.locator("#closed")
     expect(closed).to_contain_text("Ông/Bà đã đặt lịch hôm nay? Mời nhận số ngay, trước giờ mở cửa:")
-    page.wait_for_timeout(500)
+    taking_taps(page)  # a new screen ignores taps for a moment
     closed.locator(".checkin-open").click()
     expect(closed).to_be_hidden()
-    page.wait_for_timeout(500)
+    taking_taps(page)
     for key in booked.json()["code"]:
         page.click(f'#checkin-keys button[data-key="{key}"]')
     page.get_by_role("button", name="Nhận số").click()
