@@ -298,6 +298,7 @@ class _Forwarding:
         # no round trip under way: all the client sent was answered to its end (a ReadyForQuery last)
         self.answered = True
         self._tail = b""  # the last bytes PostgreSQL sent (a ReadyForQuery split between two chunks)
+        self._sealed = False  # TLS (PostgreSQL said "S" to an SSLRequest): an answer's end not seen, its start taken
         self.gone: str | None = None  # failed over (the link's lock held): "vanish", or "reset" its client
 
     def at_rest(self) -> bool:
@@ -378,9 +379,10 @@ class _Forwarding:
                     else:
                         if self.gone is not None:  # (the old primary is gone: nothing more of it)
                             return "reset" if self.gone == "reset" else "link's"
+                        self._sealed = self._sealed or (data == b"S" and not self._tail)
                         self.client.sendall(data)
                         self._tail = (self._tail + data)[-6:]
-                        if _READY.search(self._tail):  # (after it reached the client: at rest)
+                        if self._sealed or _READY.search(self._tail):  # (after it reached the client: at rest)
                             self.answered = True
 
 
