@@ -297,6 +297,7 @@ class _Forwarding:
         self.ended = threading.Event()
         # no round trip under way: all the client sent was answered to its end (a ReadyForQuery last)
         self.answered = True
+        self._others: list[_Forwarding] = []  # ("before": the other old connections, ended after this one's reset)
         self._tail = b""  # the last bytes PostgreSQL sent (a ReadyForQuery split between two chunks)
         self._sealed = False  # TLS (PostgreSQL said "S" to an SSLRequest): an answer's end not seen, its start taken
         self.gone: str | None = None  # failed over (the link's lock held): "vanish", or "reset" its client
@@ -324,18 +325,22 @@ class _Forwarding:
             _shut(self.client, self.upstream)
         if failover:
             _shut(self.upstream)  # the old primary is gone: its session ends, its transaction rolled back
+            if failover == "before":  # (said before the reset, which the client's retry follows)
+                self.link.failed_over.set()
             if failover in ("reset", "before") or not self.link.vanishes:
                 self._reset_when_used(at_once=failover in ("reset", "before"))
             else:
                 # (the address's new holder knows no such session; what the old primary took is never answered)
                 _vanish(self.client, unread_reset=failover != "here")
+            if failover == "before":  # this round trip, reset first, is the first to find its connection lost
+                self.link._end(self._others)
         for end in (self.client, self.upstream, self._wake, self._woken):
             end.close()
         with self.link._lock:
             if self in self.link.links:
                 self.link.links.remove(self)
         self.ended.set()
-        if failover in ("here", "before"):
+        if failover == "here":
             self.link.failed_over.set()
 
     def _reset_when_used(self, at_once: bool) -> None:
@@ -373,8 +378,11 @@ class _Forwarding:
                                 return "reset"
                             failover = self.link._takes_over(self, data)
                         if failover is not None:  # (the old primary took it, and died; or it came just after)
-                            self.link._end(failover[1])
-                            return "here" if failover[0] == "at" else "before"
+                            when, self._others = failover
+                            if when == "at":
+                                self.link._end(self._others)
+                                return "here"
+                            return "before"  # (the others ended once this one's reset is sent: run)
                         self.upstream.sendall(data)
                     else:
                         if self.gone is not None:  # (the old primary is gone: nothing more of it)

@@ -38,14 +38,16 @@ def test_a_failover_comes_once_a_query_under_way_is_answered(pg_url, _pg_admin):
     try:
         answers = []
         querying = threading.Thread(
-            target=lambda: answers.append(conn.execute("SELECT 1 FROM pg_sleep(0.5)").fetchone()), daemon=True
+            target=lambda: answers.append(conn.execute("SELECT 1 FROM pg_sleep(3)").fetchone()), daemon=True
         )
         querying.start()
         running = (
             "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
             " AND query LIKE 'SELECT 1 FROM pg_sleep%%'"
         )
+        deadline = time.monotonic() + 15
         while not _pg_admin.execute(running, (pg_url.rsplit("/", 1)[1],)).fetchall():  # (the query under way)
+            assert querying.is_alive() and time.monotonic() < deadline, "the query was not seen under way"
             time.sleep(0.01)
         link.fail_over()
         querying.join(10)
