@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import re
 import selectors
 import socket
 import struct
@@ -135,18 +136,41 @@ def _unacknowledged(end: socket.socket) -> int:
     return struct.unpack("i", fcntl.ioctl(end.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
 
 
-def _vanish(end: socket.socket) -> None:
+def _vanish(end: socket.socket, unread_reset: bool = True) -> None:
     """``end`` closed without a word to its peer, as a host that dies says nothing: the peer's next
     segment (data, a TCP keepalive probe) then finds no connection there, and the kernel answers it
     with a reset, as the host that took the address over does. What came from the peer is acknowledged
     first, as the old primary's machine had (a delayed ACK goes within ~40 ms; unacknowledged, the
     peer's retransmission would meet the reset within its first timeout, ~0.2 s), and what went to the
-    peer acknowledged by it (its ACK, delayed up to ~40 ms, would meet the reset and tell it at once)."""
+    peer acknowledged by it (its ACK, delayed up to ~40 ms, would meet the reset and tell it at once).
+    ``unread_reset``: what came from the peer and was not read yet came after the failover, to the
+    address's new holder: the peer gets its reset at once (else its round trip would wait for its
+    first keepalive probe)."""
     deadline = time.monotonic() + 1
     while _unacknowledged(end) and time.monotonic() < deadline:
         time.sleep(0.005)  # (the peer's delayed ACK, ~40 ms, would meet the reset: a real primary's came long ago)
+    if unread_reset and _unread(end):  # sent since the failover (a round trip begun meanwhile): the new holder's reset
+        _reset(end)
+        return
     end.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)  # (the ACK owed, sent now)
     end.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    end.close()
+
+
+def _unread(end: socket.socket) -> int:
+    """The bytes that came on ``end`` and wait to be read (FIONREAD); 0 for a socket closed."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(end.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (OSError, ValueError):
+        return 0
+
+
+def _reset(end: socket.socket) -> None:
+    """``end`` closed with a reset to its peer, as a host answers a segment of a connection it does not know."""
+    try:
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
     end.close()
 
 
@@ -156,20 +180,36 @@ class MovedAddressLink(_Link):
     their transactions roll back, their locks go, as with the machine), and the link's end of each
     old connection vanishes without a word (``_vanish``): nothing arrives on an idle socket, and the
     next thing its client sends on one, a query or a TCP keepalive probe, gets a reset, as from the
-    address's new holder. A query sent before the failover and not yet answered is never answered:
-    its client hears of it at its first keepalive probe. New connections reach PostgreSQL again.
+    address's new holder. New connections reach PostgreSQL again.
+
+    ``fail_over()`` is a failover while the client is at rest: it comes once no connection has a
+    round trip under way (``_Forwarding.at_rest``; a server's own work, its background looks every
+    half second, takes a few milliseconds of them), and what a client sends from then on is the new
+    holder's to answer, with a reset. (Before, a look or a background write of the server under way
+    at that moment was never answered: its client hears of that at its first keepalive probe, which
+    ``?keepalives_idle=600`` puts off for 10 minutes; the group writer's lane, or the request behind
+    it, waited past the test's 15 s, 3 of 6 loaded suite runs.) One still under way after
+    ``SETTLE_SECONDS`` (a machine too loaded to end a round trip in that time) gets the reset its
+    first keepalive probe would have got.
 
     ``fail_over_at(marker)``: the failover comes as the next chunk a client sends that holds
     ``marker`` arrives (e.g. the group writer's BEGIN or COMMIT): the old primary took it and died
-    before answering (``failed_over`` is set then). Vanishing needs CAP_NET_ADMIN (TCP_REPAIR; the
-    tests run as root): without it, the next data a client sends on an old connection gets the reset,
-    but its keepalive probes are acknowledged (``fail_over_at`` then skips its test)."""
+    before answering (``failed_over`` is set then); a query sent before the failover and not yet
+    answered is never answered: its client hears of it at its first keepalive probe. Vanishing needs
+    CAP_NET_ADMIN (TCP_REPAIR; the tests run as root): without it, the next data a client sends on
+    an old connection gets the reset, but its keepalive probes are acknowledged (``fail_over_at``
+    then skips its test). ``fail_over_before(marker)``: the failover came, the client at rest, just
+    before that chunk, which the new holder answers with a reset: its round trip is certainly the
+    first to find its connection lost (after a plain ``fail_over()``, a look of the server's own may
+    come first, and it is then that look's)."""
+
+    SETTLE_SECONDS = 10.0
 
     def __init__(self, target=("127.0.0.1", 5432)):
         self.vanishes = _can_vanish()
         self.links: list[_Forwarding] = []
         self.failed_over = threading.Event()
-        self._marker: bytes | None = None
+        self._marker: tuple[bytes, str] | None = None  # (marker, "at" or "before")
         self._lock = threading.Lock()
         super().__init__(target)
 
@@ -182,32 +222,66 @@ class MovedAddressLink(_Link):
     def fail_over_at(self, marker: bytes) -> None:
         if not self.vanishes:  # (its client would wait for ever: the link's kernel acknowledges its probes)
             pytest.skip("a query under way at a failover needs the link's end to vanish: CAP_NET_ADMIN (root)")
-        self.failed_over.clear()
-        self._marker = marker
+        self._arm(marker, "at")
 
-    def _takes_over(self, data: bytes) -> bool:
-        """Whether ``data``, sent by a client on a link of the current primary, is where the armed
-        failover comes (once)."""
-        with self._lock:
-            if self._marker is None or self._marker not in data:
-                return False
-            self._marker = None
-        return True
+    def fail_over_before(self, marker: bytes) -> None:
+        self._arm(marker, "before")
 
-    def fail_over(self, _during: _Forwarding | None = None) -> None:
+    def _arm(self, marker: bytes, when: str) -> None:
         with self._lock:
-            old, self.links = self.links, []
-        old = [forwarding for forwarding in old if forwarding is not _during]
+            self.failed_over.clear()
+            self._marker = (marker, when)
+
+    def _takes_over(self, forwarding: _Forwarding, data: bytes) -> tuple[str, list] | None:
+        """With the link's lock held, as ``data`` came from ``forwarding``'s client: where the armed
+        failover comes (once), "at" or "before" it, and the old connections to end; else None (``data``
+        goes on its way: a round trip under way)."""
+        if self._marker is not None and self._marker[0] in data:
+            when, self._marker = self._marker[1], None
+            return when, self._ended(forwarding, under_way="vanish" if when == "at" else "reset")
+        forwarding.answered = False
+        return None
+
+    def _ended(self, during: _Forwarding | None, under_way: str) -> list[_Forwarding]:
+        """With the link's lock held: the failover, now. Each old connection (but ``during``, which its
+        own thread ends) is told how its client's end goes: vanishing, or with a reset if a round trip
+        is under way on it and ``under_way`` says "reset"; what its client sends from now on gets a
+        reset (the new holder's). The old ones, to end."""
+        old, self.links = [forwarding for forwarding in self.links if forwarding is not during], []
+        for forwarding in old:
+            forwarding.gone = under_way if not forwarding.at_rest() else "vanish"
+        if during is not None:
+            during.gone = "vanish"
+        return old
+
+    def fail_over(self) -> None:
+        """The failover, once the client's connections are at rest (see the class)."""
+        deadline = time.monotonic() + self.SETTLE_SECONDS
+        while True:
+            with self._lock:
+                if all(forwarding.at_rest() for forwarding in self.links) or time.monotonic() > deadline:
+                    old = self._ended(None, under_way="reset")
+                    break
+            time.sleep(0.002)
+        self._end(old)
+        self.failed_over.set()
+
+    @staticmethod
+    def _end(old: list[_Forwarding]) -> None:
         for forwarding in old:
             forwarding.end()
         for forwarding in old:
             forwarding.ended.wait(10)
-        if _during is None:
-            self.failed_over.set()
 
     def close(self) -> None:
         self.listener.close()
-        self.fail_over()
+        with self._lock:
+            old = self._ended(None, under_way="reset")
+        self._end(old)
+
+
+# PostgreSQL's ReadyForQuery ('Z', its length, the transaction's status): the end of its answer to a query
+_READY = re.compile(rb"Z\x00\x00\x00\x05[ITE]\Z")
 
 
 class _Forwarding:
@@ -221,6 +295,17 @@ class _Forwarding:
         self.link, self.client, self.upstream = link, client, upstream
         self._wake, self._woken = socket.socketpair()
         self.ended = threading.Event()
+        # no round trip under way: all the client sent was answered to its end (a ReadyForQuery last)
+        self.answered = True
+        self._others: list[_Forwarding] = []  # ("before": the other old connections, ended after this one's reset)
+        self._tail = b""  # the last bytes PostgreSQL sent (a ReadyForQuery split between two chunks)
+        self._sealed = False  # TLS (PostgreSQL said "S" to an SSLRequest): an answer's end not seen, its start taken
+        self.gone: str | None = None  # failed over (the link's lock held): "vanish", or "reset" its client
+
+    def at_rest(self) -> bool:
+        """With the link's lock held: whether no round trip is under way, nor anything the client sent
+        waits to be read."""
+        return self.answered and not _unread(self.client)
 
     def start(self) -> None:
         threading.Thread(target=self._run, daemon=True).start()
@@ -240,10 +325,15 @@ class _Forwarding:
             _shut(self.client, self.upstream)
         if failover:
             _shut(self.upstream)  # the old primary is gone: its session ends, its transaction rolled back
-            if self.link.vanishes:
-                _vanish(self.client)  # (the address's new holder knows no such session)
+            if failover == "before":  # (said before the reset, which the client's retry follows)
+                self.link.failed_over.set()
+            if failover in ("reset", "before") or not self.link.vanishes:
+                self._reset_when_used(at_once=failover in ("reset", "before"))
             else:
-                self._reset_when_used()
+                # (the address's new holder knows no such session; what the old primary took is never answered)
+                _vanish(self.client, unread_reset=failover != "here")
+            if failover == "before":  # this round trip, reset first, is the first to find its connection lost
+                self.link._end(self._others)
         for end in (self.client, self.upstream, self._wake, self._woken):
             end.close()
         with self.link._lock:
@@ -253,18 +343,22 @@ class _Forwarding:
         if failover == "here":
             self.link.failed_over.set()
 
-    def _reset_when_used(self) -> None:
-        """Without CAP_NET_ADMIN: what the client sends next on the old connection gets a reset."""
+    def _reset_when_used(self, at_once: bool) -> None:
+        """The client's end reset, as the address's new holder answers what comes on a session it does
+        not know: ``at_once`` (a round trip under way, or data sent since the failover), else (without
+        CAP_NET_ADMIN) once the client sends something more on the old connection."""
         self.ended.set()  # (for the failover: the client's end waits here)
         try:
-            if self.client.recv(1):
-                self.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if at_once or self.client.recv(1):
+                _reset(self.client)
         except OSError:
             pass
 
     def _forward(self) -> str | None:
-        """Forward until either end closes (None: the other end is told) or a failover ("link's"; "here":
-        at the chunk ``fail_over_at`` awaited)."""
+        """Forward until either end closes (None: the other end is told) or a failover: "here", at the
+        chunk ``fail_over_at`` awaited (the old primary took it); a reset of the client's end at the chunk
+        ``fail_over_before`` awaited ("before"), at data its client sent after the failover, or at the
+        link's failover with a round trip under way (see MovedAddressLink.fail_over); else "link's"."""
         other = {self.client: self.upstream, self.upstream: self.client}
         with selectors.DefaultSelector() as selector:
             for end in (self.client, self.upstream, self._woken):
@@ -273,15 +367,31 @@ class _Forwarding:
                 for key, _events in selector.select():
                     source = key.fileobj
                     if source is self._woken:
-                        return "link's"
+                        return "reset" if self.gone == "reset" else "link's"
                     data = source.recv(65536)
                     if not data:  # (its end closed: the other hears so; PostgreSQL's, a session it ended)
                         _shut(other[source])
                         return None
-                    if source is self.client and self.link._takes_over(data):
-                        self.link.fail_over(_during=self)  # (the old primary took it, and died)
-                        return "here"
-                    other[source].sendall(data)
+                    if source is self.client:
+                        with self.link._lock:
+                            if self.gone is not None:  # (after the failover: the new holder's)
+                                return "reset"
+                            failover = self.link._takes_over(self, data)
+                        if failover is not None:  # (the old primary took it, and died; or it came just after)
+                            when, self._others = failover
+                            if when == "at":
+                                self.link._end(self._others)
+                                return "here"
+                            return "before"  # (the others ended once this one's reset is sent: run)
+                        self.upstream.sendall(data)
+                    else:
+                        if self.gone is not None:  # (the old primary is gone: nothing more of it)
+                            return "reset" if self.gone == "reset" else "link's"
+                        self._sealed = self._sealed or (data == b"S" and not self._tail)
+                        self.client.sendall(data)
+                        self._tail = (self._tail + data)[-6:]
+                        if self._sealed or _READY.search(self._tail):  # (after it reached the client: at rest)
+                            self.answered = True
 
 
 class CommitCutLink(_Link):

@@ -302,17 +302,26 @@ def test_the_first_ticket_after_a_failover_that_moved_the_address_is_issued(live
         srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": _at_first_use(migrated_pg_url, link)})
         http = srv.session()
         assert issue(http, "HT")["number"] == 1001
-        # Three turns: a background look of the server's (every half second) may come upon a dead
-        # connection first and so warn the pool; the ticket must not depend on that luck.
+        # Two turns whose failover came, the server at rest, just before the ticket's batch: its first
+        # round trip is certainly the first to find a connection lost. (Before, each turn's failover came
+        # a moment before the ticket, and a background look of the server's, every half second, or the
+        # delivery worker's, could come upon a dead connection first and warn the pool, the batch then
+        # taking a fresh one: on a loaded machine, in all three turns of 1 of 6 suite runs, the line
+        # below missing.) A third turn keeps that: the ticket must not depend on that luck either.
         for turn in range(3):
-            with ThreadPoolExecutor(4) as looks:  # the pool holds connections of a moment ago
-                assert {r.status_code for r in looks.map(_look_at_the_queue, [srv] * 8)} == {200}
-            link.fail_over()
+            _fill_the_pool(srv)
+            if turn < 2:
+                link.fail_over_before(XACT.encode())  # (with the BEGIN of the group writer's next batch)
+            else:
+                link.fail_over()
             ticket = http.post("/api/v1/tickets", json={"service": "HT"})
+            assert link.failed_over.is_set()
             assert ticket.status_code == 201, ticket.text
             assert ticket.json()["number"] == 1002 + turn
-        assert "A fault of the server" not in srv.log()
-        assert "was found lost at its start: it runs again on a fresh one" in srv.log()  # (seen by IT staff)
+        log = srv.log()
+        assert "A fault of the server" not in log
+        # (seen by IT staff: once a turn that failed over at the batch, at least)
+        assert log.count("was found lost at its start: it runs again on a fresh one") >= 2, log
     finally:
         link.close()
 
