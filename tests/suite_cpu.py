@@ -62,7 +62,14 @@ def _own_cgroup(worker: str):
     except OSError:
         return None
     usage = group / "cpuacct.usage"
-    return lambda: int(usage.read_text()) / 1e9
+
+    def read() -> float:  # (a group's counter once read empty mid-run: the process tree's figure then)
+        try:
+            return int(usage.read_text()) / 1e9
+        except (OSError, ValueError):
+            return _tree_cpu(os.getpid())
+
+    return read
 
 
 def _leave_cgroups() -> None:
