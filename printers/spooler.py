@@ -147,7 +147,7 @@ class Spooler:
 
     def _fault(self, error: Exception, where: str, reading: bool = False) -> None:
         """A database fault of a printer's loop: a line a minute of its own, beside the requests'."""
-        faults.report(error, where, reading, loop=f"{self.site.id}: {where}")
+        faults.report(error, where, reading, loop_at=self.site.id)
 
     def _save(self, action, printer_id: str, status: Status) -> bool:
         """``action`` (printers/states.py) in a transaction of its own; whether it saved."""

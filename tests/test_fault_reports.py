@@ -42,7 +42,7 @@ def test_each_of_the_server_s_own_loops_says_a_busy_database_once_a_minute_besid
     loops = [("delivery worker", "phuc-la"), ("remote numbers lapsing", "phuc-la"), ("remote numbers lapsing", "xa-an")]
     for _ in range(2):  # each loop of each site once a minute, whichever failed first
         for where, site in loops:
-            reporter.report(lost("server closed the connection unexpectedly"), where, loop=f"{site}: {where}")
+            reporter.report(lost("server closed the connection unexpectedly"), where, loop_at=site)
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 4, caplog.text
     for where, times in (("POST /api/v1/tickets", 1), ("delivery worker", 1), ("remote numbers lapsing", 2)):

@@ -184,13 +184,13 @@ class _Reporter:
         self.current: str | None = None
 
     def report(
-        self, error: BaseException, where: str, reading: bool = False, loop: str | None = None
+        self, error: BaseException, where: str, reading: bool = False, loop_at: str | None = None
     ) -> tuple[str, bool]:
         """The fault's kind, and whether it is news (the last write did not fail this way). A fault of the
         server (``internal``) is logged with its traceback every time, and is no news for the dashboard.
-        ``reading``: what failed was a read (the log says so), not a write. ``loop``: the server's own loop
-        this is (its name and site: the day's end of a site, a printer's spooler), which gets a line a minute of
-        its own (requests share one). A lost COMMIT PostgreSQL did
+        ``reading``: what failed was a read (the log says so), not a write. ``loop_at``: the site whose own loop
+        ``where`` is (the day's end of a site, a printer's spooler), which gets a line a minute of its own
+        (requests share one). A lost COMMIT PostgreSQL did
         not tell of (``outcome_unknown``) is said as that, at every occurrence, and is no news: its write
         may have been done, never "nothing was written" (each caller in its batch says so: the count in
         pg_writer's line about the batch can be checked against these lines)."""
@@ -206,7 +206,7 @@ class _Reporter:
         if kind == INTERNAL:
             log_internal(error, f"A fault of the server, not of the database ({where}); see the traceback")
             return kind, False
-        now, minute = time.monotonic(), (kind, loop or "requests")
+        now, minute = time.monotonic(), (kind, "requests" if loop_at is None else f"{loop_at}: {where}")
         with self._lock:
             news, self.current = self.current != kind, kind
             if now - self._last.get(minute, -REPEAT_LOG_SECONDS) < REPEAT_LOG_SECONDS:

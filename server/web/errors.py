@@ -210,7 +210,7 @@ def report_database_fault(error: Exception, where: str, site, background: bool =
     never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
     failed on the database takes its code from here; ``background``: ``where`` is one of the server's own
     loops (its own line a minute, at each site)."""
-    code, news = faults.report(error, where, loop=f"{site.id}: {where}" if background else None)
+    code, news = faults.report(error, where, loop_at=site.id if background else None)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
     return code
