@@ -63,11 +63,14 @@ def _own_cgroup(worker: str):
         return None
     usage = group / "cpuacct.usage"
 
-    def read() -> float:  # (a group's counter once read empty mid-run: the process tree's figure then)
+    last = [0.0]
+
+    def read() -> float:  # (a group's counter once read empty mid-run: its last figure then, same baseline)
         try:
-            return int(usage.read_text()) / 1e9
+            last[0] = int(usage.read_text()) / 1e9
         except (OSError, ValueError):
-            return _tree_cpu(os.getpid())
+            pass
+        return last[0]
 
     return read
 
