@@ -84,7 +84,13 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
     process of the installation, not a weak one (nor a weak session key), and the installation's
     tracking address an address. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    import faulthandler
+
     import gevent
+
+    # a crash in C code (a library's, in a thread of the pool making a report file, say) leaves each
+    # thread's Python stack in the log (the journal), not a process simply gone
+    faulthandler.enable()
 
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path

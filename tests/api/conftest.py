@@ -72,11 +72,14 @@ START_TIMEOUT = 30.0
 
 
 class ApiSession(requests.Session):
-    """A keep-alive session; a URL starting with "/" is taken relative to the server."""
+    """A keep-alive session; a URL starting with "/" is taken relative to the server. A connection
+    the server ended without an answer says in its message whether the server still runs and its
+    log's last line (``server_state``): the one line of a failure that CI's summary always shows."""
 
-    def __init__(self, base_url: str, language: str | None = None):
+    def __init__(self, base_url: str, language: str | None = None, server_state=None):
         super().__init__()
         self.base_url = base_url
+        self.server_state = server_state
         if language:
             self.headers["Accept-Language"] = language
 
@@ -84,7 +87,13 @@ class ApiSession(requests.Session):
         if isinstance(url, str) and url.startswith("/"):
             url = self.base_url + url
         kwargs.setdefault("timeout", 15)
-        return super().request(method, url, *args, **kwargs)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.ConnectionError as error:
+            if self.server_state is None:
+                raise
+            said = f"{error} ({self.server_state()})"
+            raise type(error)(said, request=error.request, response=error.response) from error
 
 
 class LiveServer:
@@ -213,6 +222,15 @@ class LiveServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def state(self) -> str:
+        """Whether the server runs, or how it ended, and its log's last line."""
+        if self.proc is None:
+            return "queuekiosk serve not started"
+        code = self.proc.poll()
+        how = "runs" if code is None else f"exited with {code}"
+        last = next((line for line in reversed(self.log().splitlines()) if line.strip()), "")
+        return f"queuekiosk serve pid {self.proc.pid} {how}; its log's last line: {last[-300:]!r}"
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -222,7 +240,7 @@ class LiveServer:
     # --- clients ---------------------------------------------------------------------------
 
     def session(self, language: str | None = None) -> ApiSession:
-        session = ApiSession(self.url, language)
+        session = ApiSession(self.url, language, self.state)
         self._sessions.append(session)
         return session
 
