@@ -19,6 +19,15 @@ def queue_execute(dbapi_connection, cursor, sql: str, values) -> None:
         dbapi_connection.wait(_queued(cursor, sql, values))
 
 
+def buffer_queued(dbapi_connection) -> None:
+    """The pipeline's queued statements and commands written into libpq's buffer, not sent: psycopg's
+    pipeline sends them one at a time (a write to the socket, and a poll, each), libpq in pipeline mode
+    with its Sync, one write (or more, past 64 KB)."""
+    queued = dbapi_connection._pipeline.command_queue
+    while queued:
+        queued.popleft()()
+
+
 def _queued(cursor, sql: str, values):
     yield from cursor._start_query(sql)
     query = cursor._convert_query(sql, values)
