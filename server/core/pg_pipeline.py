@@ -22,11 +22,13 @@ def queue_execute(dbapi_connection, cursor, sql: str, values) -> None:
 
 
 def buffer_queued(dbapi_connection) -> None:
-    """The pipeline's queued statements and commands written into libpq's buffer, not sent: they go
-    with the pipeline's Sync as it ends (``with connection.pipeline()``)."""
-    queued = dbapi_connection._pipeline.command_queue
-    while queued:
-        queued.popleft()()
+    """The pipeline's queued statements and commands written into libpq's buffer: they go with the
+    pipeline's Sync as it ends (``with connection.pipeline()``), or in 8 KB pieces before it when they
+    are more. Under the connection's lock, as psycopg itself sends them."""
+    with dbapi_connection.lock:
+        queued = dbapi_connection._pipeline.command_queue
+        while queued:
+            queued.popleft()()
 
 
 def _queued(cursor, sql: str, values):
