@@ -36,6 +36,7 @@ from .engine.prepared import has_rows, many_values
 from .logs import sites_of
 from .pg_commit import COMMITTED, ROLLED_BACK, SERVER, SERVER_CRASHED, UNKNOWN, XACT, commit_outcome, release_and_commit
 from .pg_commit import sqlstate as _sqlstate
+from .pg_pipeline import buffer_queued, queue_execute
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -433,7 +434,8 @@ class Gathered:
                         continue
                     cursor = dbapi_connection.cursor()
                     sent.append((cursor, slots))
-                    cursor.execute(sql, values)
+                    queue_execute(dbapi_connection, cursor, sql, values)  # (sent with the Sync)
+                buffer_queued(dbapi_connection)
         except Exception as error:  # noqa: BLE001 - PostgreSQL's, or psycopg's own before sending (values
             # it could not write, e.g. an array of both naive and aware times): the run is undone and
             # each action runs again alone, so only the one whose values fail hears of it
