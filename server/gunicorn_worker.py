@@ -35,6 +35,7 @@ import sys
 import gevent
 from gunicorn import systemd, util
 from gunicorn.http import wsgi
+from gunicorn.workers.base import Worker
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
 
@@ -113,11 +114,26 @@ LISTENING: str | None = None  # this worker's address, e.g. http://127.0.0.1:800
 class GeventWorker(_GeventWorker):
     _idle_seconds: float | None = None
     _winding_down = False
+    _ran = False  # the run loop has ended: the process is on its way out
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.idle: set = set()  # connections waiting for their next request
         self.busy: set = set()  # every connection handled
+
+    def handle_quit(self, sig, frame):
+        # gunicorn's gevent worker runs gunicorn's quick stop (SIGQUIT; its master's on Ctrl+C) in a greenlet:
+        # ``alive = False``, 0.1 s, then SystemExit. One that wakes once the run loop has ended (a second
+        # SIGQUIT, a loaded machine) woke in the interpreter's shutdown, and its SystemExit was printed as a
+        # traceback: a clean stop that read as a crash in the journal
+        gevent.spawn(self._quit, sig, frame)
+
+    def _quit(self, sig, frame):
+        try:
+            Worker.handle_quit(self, sig, frame)
+        except SystemExit:
+            if not self._ran:
+                raise
 
     def handle_exit(self, sig, frame):
         # gunicorn's: ``alive = False``, which its run loop notices within a second, then waits for the
@@ -139,7 +155,10 @@ class GeventWorker(_GeventWorker):
         wind_down(self.idle, lambda: len(self.busy), seconds=seconds, listening=listening)
 
     def run(self):
-        super().run()
+        try:
+            super().run()
+        finally:
+            self._ran = True  # (a quick stop's greenlet still asleep ends quietly: ``_quit``)
         from .wsgi_server import say_stopped
 
         say_stopped()  # the stop's last line, as serve's
