@@ -114,7 +114,7 @@ LISTENING: str | None = None  # this worker's address, e.g. http://127.0.0.1:800
 class GeventWorker(_GeventWorker):
     _idle_seconds: float | None = None
     _winding_down = False
-    _ran = False  # the run loop has ended: the process is on its way out
+    _ended = False  # the worker's work has ended (its app's loading included): the process is on its way out
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,7 +132,7 @@ class GeventWorker(_GeventWorker):
         try:
             Worker.handle_quit(self, sig, frame)
         except SystemExit:
-            if not self._ran:
+            if not self._ended:
                 raise
 
     def handle_exit(self, sig, frame):
@@ -155,10 +155,7 @@ class GeventWorker(_GeventWorker):
         wind_down(self.idle, lambda: len(self.busy), seconds=seconds, listening=listening)
 
     def run(self):
-        try:
-            super().run()
-        finally:
-            self._ran = True  # (a quick stop's greenlet still asleep ends quietly: ``_quit``)
+        super().run()
         from .wsgi_server import say_stopped
 
         say_stopped()  # the stop's last line, as serve's
@@ -167,7 +164,10 @@ class GeventWorker(_GeventWorker):
         # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's
         # names its own): in this worker process, that is OneSendResponse
         wsgi.Response = OneSendResponse
-        super().init_process()
+        try:
+            super().init_process()  # (its app's loading, then the run loop)
+        finally:
+            self._ended = True  # (a quick stop's greenlet still asleep ends quietly: ``_quit``)
 
     def load_wsgi(self):
         global LISTENING

@@ -168,13 +168,16 @@ def test_a_quick_stop_said_twice_to_the_worker_leaves_no_traceback(tmp_path):
     interpreter's shutdown and its SystemExit was printed as a traceback: a clean stop that read as a crash."""
     log = tmp_path / "gunicorn.log"
     with _gunicorn(tmp_path) as (proc, _port):
-        [worker] = map(int, subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split())
         deadline = time.monotonic() + 30
+        while not (found := subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout):
+            assert time.monotonic() < deadline, log.read_text()  # (the master listens before it forks its worker)
+            time.sleep(0.02)
+        worker = int(found.split()[0])
         time.sleep(0.3)  # (its own handlers set by now, the app still loading, on an ordinary day)
         while "Worker exiting" not in log.read_text():  # (a pair the master's handlers took is sent again)
             assert time.monotonic() < deadline, log.read_text()
-            os.kill(worker, signal.SIGQUIT)
-            time.sleep(0.05)
-            os.kill(worker, signal.SIGQUIT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGQUIT)
+                time.sleep(0.05)
+                os.kill(worker, signal.SIGQUIT)
             time.sleep(1)
-        time.sleep(0.5)  # (what the worker's last greenlets print comes after its "Worker exiting")
