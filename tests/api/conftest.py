@@ -222,6 +222,15 @@ class LiveServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def wait_log(self, said: str, seconds: float = 15) -> str:
+        """The server's log once it holds ``said`` (what a loop or worker says after its writes commit, or
+        after some tries), at most ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while said not in (log := self.log()):
+            assert time.monotonic() < deadline, f"the server did not say {said!r} within {seconds} s:\n{log[-3000:]}"
+            time.sleep(0.1)
+        return log
+
     def state(self) -> str:
         """Whether the server runs, or how it ended, and its log's last line."""
         if self.proc is None:

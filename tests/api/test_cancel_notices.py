@@ -56,14 +56,6 @@ def _opt_in(http, code: str, channel: str, address: str, language: str) -> None:
     assert opted.status_code == 201, opted.text
 
 
-def _wait_for_log(server, said: str, seconds: float = 10) -> None:
-    """Until the server's log holds ``said`` (the worker says it after its writes commit), at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while said not in server.log():
-        assert time.monotonic() < deadline, server.log()[-3000:]
-        time.sleep(0.1)
-
-
 def _wait_for_rows(server, query: str, wanted: list[tuple], seconds: float = 10) -> None:
     """Until ``query`` on the server's database gives ``wanted`` (what the worker marks after a message
     went lags its receipt a moment), at most ``seconds``."""
@@ -409,7 +401,7 @@ def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_era
     server.start()
     _cancel_by_holiday(server, day)
     _wait_for_rows(server, "SELECT status, address_sealed IS NULL FROM cancel_notices", [("failed", True)])
-    _wait_for_log(server, "given up: its address was sealed with another secret key")
+    server.wait_log("given up: its address was sealed with another secret key", 10)
     assert sms.received == []
 
 
@@ -429,7 +421,7 @@ def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_serv
     sms.wait_for(1)
     notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel, id"
     _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True), ("zalo", "dropped", True)])
-    _wait_for_log(server, "template_cancelled")  # (said once the worker's round is over: after the SMS went)
+    server.wait_log("template_cancelled", 10)  # (said once the worker's round is over: after the SMS went)
     warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
     assert len(warned) == 1 and "WARNING" in warned[0] and "98765432" not in warned[0], warned
     assert "2 cancel notices by zalo dropped" in warned[0], warned

@@ -17,9 +17,7 @@ def test_a_locked_database_under_the_lapse_loop_is_one_line_not_a_traceback_a_tr
     other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # e.g. an sqlite3 shell left in a transaction, or a restore
     try:
-        deadline = time.monotonic() + 60  # (each write waits out its busy timeout first)
-        while "(remote numbers lapsing: " not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        srv.wait_log("(remote numbers lapsing: ", 60)  # (each write waits out its busy timeout first)
         time.sleep(3)  # a few tries more, within the minute's one line
     finally:
         other.execute("ROLLBACK")
@@ -46,9 +44,7 @@ def test_webhook_results_the_database_did_not_take_are_one_line_and_the_delivery
         other.execute("BEGIN EXCLUSIVE")
         try:
             receiver.release()  # accepted: its result is to be saved now, and cannot be
-            deadline = time.monotonic() + 60
-            while "(webhook results: " not in srv.log() and time.monotonic() < deadline:
-                time.sleep(0.2)
+            srv.wait_log("(webhook results: ", 60)
         finally:
             other.execute("ROLLBACK")
             other.close()
