@@ -215,7 +215,7 @@ class _Reporter:
             repeats = self._since.pop(minute, 0)
             self._last[minute] = now
         detail = first_line(error)
-        done, tries = ("could be read", "reads failed") if reading else ("was written", "writes were refused")
+        done = "could be read" if reading else "was written"
         log.error(
             "%s: %s. Nothing %s (%s: %s).%s",
             kind.replace("_", " ").capitalize(),
@@ -223,7 +223,8 @@ class _Reporter:
             done,
             where,
             detail,
-            f" {repeats} more {tries} since the last report." if repeats else "",
+            # (requests share the minute's line: its count holds the reads and writes that failed after it)
+            f" {repeats} more failed the same way since the last report." if repeats else "",
         )
         return kind, news
 

@@ -202,15 +202,15 @@ def site_removed(error: Exception) -> NotFound | None:
     return None
 
 
-def report_database_fault(error: Exception, where: str, site, background: bool = False) -> str:
+def report_database_fault(error: Exception, where: str, site, background: bool = False, reading: bool = False) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
     server (a query the database refuses as wrong), logged with its traceback; ``database_outcome_unknown``
     for a lost COMMIT PostgreSQL did not tell of (faults.outcome_unknown: it may have been done, so
     never "nothing was written"), logged each time. Every answer of a request or a Socket.IO event that
     failed on the database takes its code from here; ``background``: ``where`` is one of the server's own
-    loops (its own line a minute, at each site)."""
-    code, news = faults.report(error, where, loop_at=site.id if background else None)
+    loops (its own line a minute, at each site); ``reading``: what failed only read (a GET), and the log says so."""
+    code, news = faults.report(error, where, reading=reading, loop_at=site.id if background else None)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
     return code
@@ -258,7 +258,8 @@ def register_error_handlers(app):
         # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
         # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
         state = current_app.extensions["queuekiosk"]
-        code = report_database_fault(error, f"{request.method} {request.path}", fault_site(state))
+        reading = request.method in ("GET", "HEAD")  # (a look writes nothing: "nothing was written" would mislead)
+        code = report_database_fault(error, f"{request.method} {request.path}", fault_site(state), reading=reading)
         if code == faults.INTERNAL:
             return error_response(code, 500)
         body, status = error_response(code, 503)

@@ -96,6 +96,20 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(
     assert stored == [*numbers, after["number"]]  # every acknowledged ticket is there, and nothing else
 
 
+def test_a_read_the_damaged_database_refuses_is_logged_as_a_read_not_a_write(live_server):
+    """A lobby screen's or a phone's look (a GET) on a damaged database: the IT person's log line says that
+    nothing could be read by that request, not that "nothing was written" (it wrote nothing to begin with)."""
+    within_one_day(60)
+    srv = live_server()
+    http = srv.session()
+    first = issue(http, "HT")
+    damage_table(srv.instance / "queuekiosk.db")
+    assert_error(http.get(f"/api/v1/tickets/{first['id']}"), 503, "database_damaged")
+    log = srv.log()
+    assert f"Nothing could be read (GET /api/v1/tickets/{first['id']}: " in log, log[-3000:]
+    assert "Nothing was written" not in log
+
+
 @pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
 def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, lock):
     within_one_day(60)  # the first ticket waits out the lock, whatever the hour
