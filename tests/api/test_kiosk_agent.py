@@ -511,10 +511,7 @@ def test_a_print_done_the_database_refuses_is_reported_again_with_back_off_and_n
         wait_printer_state(srv, "ready")
         first = issue(http, "HT", kiosk="kiosk-1")
         assert printed_urls(printer, 1, running) == [first["track_url"]]
-        deadline = time.monotonic() + 10
-        while "(print.done)" not in srv.log():  # (the write refused: a fault of the server, to its log)
-            assert time.monotonic() < deadline, srv.log()[-3000:]
-            time.sleep(0.05)
+        srv.wait_log("(print.done)", 10)  # (the write refused: a fault of the server, to its log)
         asked = printer.queries
         time.sleep(5)
         # asked 1 s, then 3 s apart (two queries a time: online? paper?); before: about 28 queries
