@@ -7,8 +7,8 @@ For each format with a library (xlsx: openpyxl, pdf: fpdf2), one file is made wh
 loop imports some of the same library once it is seen being imported (in ``sys.modules``), as other
 work on the loop may import a package the library imports too. gevent's patched locks do not keep
 the two imports apart when one of them is in the pool's thread: one meets the other's half-made module.
-Prints a JSON object: each format's outcome (the file's first 4 bytes, or the errors), and the modules imported in a
-thread other than the loop's while the files were made.
+Prints a JSON object: each format's outcome (the file's first 4 bytes, or the errors), and the
+modules imported in a thread other than the loop's while the files were made.
 """
 
 from gevent import monkey
@@ -18,6 +18,7 @@ monkey.patch_all()  # as server/cli.py, before anything else
 import importlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
@@ -46,7 +47,7 @@ def loop_imports(package: str, names: tuple[str, ...]) -> None:
 
 
 def main(report_path: str) -> None:
-    report = json.loads(open(report_path, encoding="utf-8").read())
+    report = json.loads(Path(report_path).read_text(encoding="utf-8"))
     gevent.get_hub().threadpool.apply(len, ("",))  # the pool's thread started (and what it imports for that)
     sys.addaudithook(heard)
     outcome = {}

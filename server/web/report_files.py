@@ -13,8 +13,9 @@ being made. The figures are read from the database before, on the loop, in the r
 as for the JSON; nothing of SQLAlchemy goes to the thread. The file's library (openpyxl, fpdf2) is
 imported before too, on the loop, the first time a process makes a file of that format
 (``core.exports.import_library``: a first import in the thread could meet the same package being
-imported on the loop, half made), and not at the server's start (its idle memory: docs/performance.md). Under gunicorn's gevent worker alike: its
-heartbeat greenlet runs meanwhile too, so a long file no longer risks the master's ``timeout``.
+imported on the loop, half made), not at the server's start (its idle memory: docs/performance.md).
+Under gunicorn's gevent worker alike: its heartbeat greenlet runs meanwhile too, so a long file no
+longer risks the master's ``timeout``.
 
 At most ``AT_ONCE`` files are being made at once on a process (one takes some 30-70 MB while it is
 made: three years by day as a PDF; the pool's other threads stay free for the SQLite writer's commits
