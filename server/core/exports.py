@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 import io
 import re
 from collections.abc import Callable
@@ -284,6 +285,40 @@ def table_of(report: dict, language: str = "vi") -> Table:
         text = report["text"] if language == "vi" else report["text_en"]
         return Table(translate("report_title_daily", language), meta, columns, figures, None, text)
     raise ValueError(f"unknown report {kind!r}")
+
+
+# what making a file of each format imports: its library, and what the library imports only once it
+# makes a file (openpyxl: the file's properties; fpdf2: fontTools' modules of the shipped fonts' tables
+# OS/2, cvt, fpgm, gasp, hhea, loca and prep, and the codecs of their names). A file made after these
+# imports imports nothing more: tests/api/test_report_files_off_loop.py checks it.
+LIBRARIES = {
+    "xlsx": ("openpyxl", "openpyxl.packaging.extended"),
+    "pdf": (
+        ".exports_pdf",
+        "fpdf",
+        "fontTools.ttLib.tables.O_S_2f_2",
+        "fontTools.ttLib.tables._c_v_t",
+        "fontTools.ttLib.tables._f_p_g_m",
+        "fontTools.ttLib.tables._g_a_s_p",
+        "fontTools.ttLib.tables._h_h_e_a",
+        "fontTools.ttLib.tables._l_o_c_a",
+        "fontTools.ttLib.tables._p_r_e_p",
+        "encodings.mac_roman",
+        "encodings.utf_16_be",
+        "encodings.utf_32_be",
+    ),
+}
+
+
+def import_library(fmt: str) -> None:
+    """Imports what making a file of ``fmt`` imports (``LIBRARIES``) in the calling thread: the first
+    time in the process, nothing after. The server calls it on the gevent loop before the file is made in
+    a thread of gevent's pool (server/web/report_files.py): gevent's monkey patching replaces the locks
+    Python's imports take, which then no longer keep an import in that thread apart from one of the same
+    package on the loop, and either could meet the other's half-made module ("cannot import name ...
+    from partially initialized module")."""
+    for name in LIBRARIES.get(fmt, ()):
+        importlib.import_module(name, __package__)
 
 
 def to_file(report: dict, fmt: str, language: str = "vi", place: str | None = None) -> bytes:

@@ -59,6 +59,8 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     with state.reads.connect() as conn:
         events = read_events(conn, site, since=since, before=today)
         show = booking_show(conn, site, since, today)
+    # (train imports nothing as it runs: its modules came with this one's, on the loop, not in the pool's
+    # thread, where an import could meet the same package's on the loop: core.exports.import_library)
     model = gevent.get_hub().threadpool.apply(train, (site, events))
     model.booking_show = show
     if model.days < MIN_DAYS:

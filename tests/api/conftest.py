@@ -222,11 +222,12 @@ class LiveServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def wait_log(self, said: str, seconds: float = 15) -> str:
+    def wait_log(self, said: str, seconds: float = 15, after: int = 0) -> str:
         """The server's log once it holds ``said`` (what a loop or worker says after its writes commit, or
-        after some tries), at most ``seconds``."""
+        after some tries), at most ``seconds``; ``after``: only what was written after that many characters
+        of it (``len(log())`` at some point), which is what it returns then."""
         deadline = time.monotonic() + seconds
-        while said not in (log := self.log()):
+        while said not in (log := self.log()[after:]):
             assert time.monotonic() < deadline, f"the server did not say {said!r} within {seconds} s:\n{log[-3000:]}"
             time.sleep(0.1)
         return log

@@ -129,10 +129,7 @@ def test_a_redis_that_hangs_holds_up_no_ticket_or_call_and_every_screen_is_whole
 
     # B says Redis is back once its own listener or publish gets through: on a loaded machine that
     # can come after A's screens were already made whole
-    deadline = time.monotonic() + 30
-    while "takes messages again" not in (log := b.log()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert "takes messages again" in log, log[-3000:]
+    log = b.wait_log("takes messages again", 30)
     # said once for the outage, not twice for every message (python-socketio's "Cannot publish")
     assert log.count("the message queue (") >= 1 and log.count("takes no messages") == 1, log[-3000:]
     assert "Cannot publish to redis" not in log, log[-3000:]

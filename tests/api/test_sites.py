@@ -194,10 +194,7 @@ def test_a_sites_webhook_hears_only_its_sites_events(two_sites):
         far_hook.stays_at(1, seconds=1.0)
         first_hook.stays_at(1, seconds=0.2)
         warned = f"webhook {hooks[far_hook]}: delivery {heard_far.delivery}"
-        deadline = time.monotonic() + 10
-        while warned not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        [line] = [line for line in srv.log().splitlines() if warned in line]
+        [line] = [line for line in srv.wait_log(warned, 10).splitlines() if warned in line]
         assert f"[{FAR}" in line and f"[{FIRST}" not in line, line
     finally:
         far_hook.close()
@@ -236,13 +233,9 @@ def test_a_sites_printer_prints_only_its_sites_tickets(live_server, printer):
     # its printer's lines name its site: "kiosk-1" is a printer of every commune
     printer.set_state("paper_out")
     http.post(f"{far}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
-    said = re.compile(rf"WARNING queuekiosk\S*spooler \[{FAR}\]: printer kiosk-1: ", re.M)
-    deadline = time.monotonic() + 10
-    while not said.search(srv.log_path.read_text(encoding="utf-8", errors="replace")):
-        assert time.monotonic() < deadline, srv.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-        time.sleep(0.1)
+    srv.wait_log(f"WARNING queuekiosk.printers.spooler [{FAR}]: printer kiosk-1: ", 10)
     # nor is the log filled by python-escpos's two INFO lines at every status check
-    assert "Network printer enabled" not in srv.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "Network printer enabled" not in srv.log()
 
 
 # --- who may act where -----------------------------------------------------------------------------

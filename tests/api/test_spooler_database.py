@@ -18,9 +18,7 @@ DAMAGED_LINE = "Database damaged: the database is damaged"
 def said_then_a_few_tries_more(srv, line: str) -> None:
     """Until the spooler has said ``line`` (how soon its look comes depends on the machine's load), then a
     few of its tries more, all within the one-line-a-minute window, which must not add lines."""
-    deadline = time.monotonic() + 45
-    while line not in srv.log() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    srv.wait_log(line, 45)
     time.sleep(8)
 
 
