@@ -39,8 +39,8 @@ def heard(event: str, args: tuple) -> None:
         off_loop.append(args[0])
 
 
-def loop_imports(package: str, names: tuple[str, ...]) -> None:
-    while package not in sys.modules:
+def loop_imports(package: str, names: tuple[str, ...], made: gevent.Greenlet) -> None:
+    while package not in sys.modules and not made.dead:  # (a file that failed first: its error is said)
         gevent.sleep(0)
     for name in names:
         importlib.import_module(name)
@@ -53,7 +53,7 @@ def main(report_path: str) -> None:
     outcome = {}
     for fmt, (package, names) in LOOP_IMPORTS.items():
         made = gevent.spawn(report_files.made, report, fmt, "vi", None)
-        beside = gevent.spawn(loop_imports, package, names)
+        beside = gevent.spawn(loop_imports, package, names, made)
         gevent.joinall([made, beside])
         errors = [repr(job.exception) for job in (made, beside) if job.exception]
         outcome[fmt] = errors or made.value[:4].decode("latin-1")  # (how the file starts: a zip, a PDF)

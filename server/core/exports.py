@@ -290,7 +290,8 @@ def table_of(report: dict, language: str = "vi") -> Table:
 # what making a file of each format imports: its library, and what the library imports only once it
 # makes a file (openpyxl: the file's properties; fpdf2: fontTools' modules of the shipped fonts' tables
 # OS/2, cvt, fpgm, gasp, hhea, loca and prep, and the codecs of their names). A file made after these
-# imports imports nothing more: tests/api/test_report_files_off_loop.py checks it.
+# imports imports nothing more (found for every report kind, in both languages; tests/api/
+# test_report_files_off_loop.py checks a summary's Excel file and PDF).
 LIBRARIES = {
     "xlsx": ("openpyxl", "openpyxl.packaging.extended"),
     "pdf": (
