@@ -45,9 +45,22 @@ def main(args: list[str]) -> None:
     """In the zygote's child: the ``gunicorn`` command with ``args``, as its script runs it."""
     sys.argv = [str(GUNICORN), *args]
     sys.path[0] = str(GUNICORN.parent)  # the script's folder, not the zygote's (gunicorn adds its --chdir)
+    import threading
+    import traceback
+
+    from gunicorn import config, util
     from gunicorn.app.wsgiapp import run
 
-    sys.exit(run())
+    config.Chdir.default = util.getcwd()  # (read when gunicorn was imported: the zygote's folder, not the test's)
+    try:
+        sys.exit(run())
+    finally:  # the first step of the interpreter's end, which a fork ends without (os._exit): the worker's
+        # patched threads' end, where a quick stop's greenlet once woke and its SystemExit was printed
+        try:
+            threading._shutdown()
+        except BaseException:  # (said as the interpreter says an error of its end)
+            print("Exception ignored in: <module 'threading'>", file=sys.stderr)
+            traceback.print_exc()
 
 
 def start(zygote, command: list, env: dict, cwd: Path | str, log_path: Path):

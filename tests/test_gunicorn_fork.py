@@ -58,7 +58,11 @@ def test_a_forked_gunicorns_master_holds_only_what_its_own_process_would(tmp_pat
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
     env["QUEUEKIOSK_BIND"] = f"127.0.0.1:{port}"
-    command = [gunicorn_fork.GUNICORN, "--config", config, "--chdir", REPO / "tests", "gunicorn_sends_app:app"]
+    # an app in the test's own folder, found there as by a gunicorn started in it (no --chdir)
+    (tmp_path / "folder_app.py").write_text(
+        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'']\n"
+    )
+    command = [gunicorn_fork.GUNICORN, "--config", config, "folder_app:app"]
     log = tmp_path / "gunicorn.log"
     proc = gunicorn_fork.start(server_zygote, command, env, tmp_path, log)
     try:
