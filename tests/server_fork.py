@@ -21,7 +21,8 @@ before it does anything) come from a third zygote, which imports what ``queuekio
 for them, the client libraries included as a command has them (``Zygote.run``, in the shape of
 ``subprocess.run``): again a real process running the entry point, its stdin, stdout, stderr and
 exit status its own, its exit handlers run as at a process's end. A ``serve`` run that way (a
-test of a config that stops it) comes from a server's zygote.
+test of a config that stops it) comes from a server's zygote. A gunicorn's master comes from a
+zygote that imports what that master imports, unpatched as it is (tests/gunicorn_fork.py).
 
 A server or command on a faked clock (tests/faked_clock.py: libfaketime, an LD_PRELOAD reading the
 time from the file FAKETIME_TIMESTAMP_FILE names, or from FAKETIME itself) comes from zygotes of their
@@ -57,6 +58,7 @@ import threading
 import time
 from pathlib import Path
 
+import gunicorn_fork
 import zygote_helpers
 
 
@@ -69,6 +71,7 @@ def _per_server(key: str) -> bool:
     return key.startswith(("QUEUEKIOSK_", "TEST_", "PYTEST_XDIST_")) or key in (
         "PYTHONUNBUFFERED",
         "PYTEST_CURRENT_TEST",
+        "GUNICORN_CMD_ARGS",  # read by gunicorn's config as it starts (tests/gunicorn_fork.py)
     )
 
 
@@ -284,7 +287,7 @@ class Zygote:
         return ForkedServer(self._ask(self._serve_kind(env), request), status_path)
 
     def start(
-        self, args, env: dict, cwd: Path | str, log_path: Path, terminal: str | None = None
+        self, args, env: dict, cwd: Path | str, log_path: Path, terminal: str | None = None, kind: str = COMMANDS
     ) -> ForkedServer | None:
         """``queuekiosk <args>`` (a client that runs until stopped: ``kiosk-agent``, ``keypad``) as a fork
         of the commands' zygote, its stdout and stderr appended to ``log_path``, its stdin empty, its exit
@@ -292,9 +295,9 @@ class Zygote:
         the caller then starts it with ``subprocess.Popen``. ``terminal``: the path of a pseudo-terminal's
         slave, its stdin, stdout and stderr instead, in a session of its own, as ``subprocess.Popen``
         with ``start_new_session=True`` and the slave as its three streams (``log_path`` only names the
-        file of its exit status)."""
+        file of its exit status). ``kind``: another zygote's (a gunicorn: tests/gunicorn_fork.py)."""
         args = list(args)
-        kind = self._kind(COMMANDS, env)
+        kind = self._kind(kind, env)
         if not args or os.environ.get("QK_TEST_NO_FORK") or not self._fits(kind, env):
             return None
         if terminal is None:
@@ -312,20 +315,27 @@ class Zygote:
         return ForkedServer(self._ask(kind, request), status_path)
 
     def run(
-        self, command: list[str], env: dict, cwd: Path | str | None = None, input: str | None = None, timeout=None
+        self,
+        command: list[str],
+        env: dict,
+        cwd: Path | str | None = None,
+        input: str | None = None,
+        timeout=None,
+        kind: str | None = None,
     ) -> subprocess.CompletedProcess:
         """``subprocess.run(command, input=input, capture_output=True, text=True, env=env, cwd=cwd,
         timeout=timeout)`` for ``command`` = ``[queuekiosk, *args]``: a fork of the commands' zygote
         when it can be one (the command is not a client that runs until stopped, and ``env`` is the
         zygote's but for queuekiosk's own settings; ``serve`` is a fork of a server's zygote when
         ``preloadable``), else that very call. Without
-        ``input`` the command's stdin is empty (/dev/null) rather than pytest's."""
+        ``input`` the command's stdin is empty (/dev/null) rather than pytest's. ``kind``: another
+        zygote's (``command`` a gunicorn: tests/gunicorn_fork.py)."""
         args = list(command[1:])
-        if args and args[0] == "serve":  # from the zygote its servers come from, as ``spawn``'s
+        if kind is None and args and args[0] == "serve":  # from the zygote its servers come from, as ``spawn``'s
             kind = self._serve_kind(env)
             forkable = self.preloadable(args, env)
         else:
-            kind = self._kind(COMMANDS, env)
+            kind = self._kind(kind or COMMANDS, env)
             forkable = args and not os.environ.get("QK_TEST_NO_FORK") and self._fits(kind, env)
         if not forkable:
             return subprocess.run(
@@ -492,6 +502,8 @@ def _preload(kind: str) -> None:
     the other commands: the entry point and what the commands import."""
     import importlib
 
+    if kind == gunicorn_fork.KIND:  # gunicorn's master: not the entry point, which patches
+        return gunicorn_fork.preload()
     from queuekiosk.server import cli
 
     if kind == COMMANDS:
@@ -528,7 +540,7 @@ def _skip_client_libraries(cli, message_queue: bool) -> None:
     os.environ.pop("QUEUEKIOSK_MESSAGE_QUEUE", None)
 
 
-def _child(request: dict, environ_added: dict) -> None:
+def _child(request: dict, environ_added: dict, kind: str) -> None:
     """In the forked child: become the server or command the request describes, and never return.
     A server writes to its log; a command reads its stdin file and writes its stdout and stderr
     files, and ends as a process ends (its exit handlers run, its streams flushed)."""
@@ -544,15 +556,16 @@ def _child(request: dict, environ_added: dict) -> None:
         os.environ.update(request["env"])
         for key, value in environ_added.items():  # what importing set, as it would have in this process
             os.environ.setdefault(key, value)
-        import gevent
+        if kind != gunicorn_fork.KIND:  # (gunicorn's master makes no hub: its workers do, once patched)
+            import gevent
 
-        gevent.reinit()  # as gevent's own fork does
-        # the loop's clock as now, not as when the zygote made its hub (the commands' zygote does, at its
-        # imports) and last turned it: gevent's iwait/joinall (subprocess.run(..., timeout=...)'s
-        # communicate) start their timer without updating that clock, so the first such wait in a child
-        # forked longer than its timeout after the zygote's start ended at once ("espeak-ng did not finish
-        # within 120 s" from a test of 10 s; /work/notes' zygclock reproduction)
-        gevent.get_hub().loop.update_now()
+            gevent.reinit()  # as gevent's own fork does
+            # the loop's clock as now, not as when the zygote made its hub (the commands' zygote does, at its
+            # imports) and last turned it: gevent's iwait/joinall (subprocess.run(..., timeout=...)'s
+            # communicate) start their timer without updating that clock, so the first such wait in a child
+            # forked longer than its timeout after the zygote's start ended at once ("espeak-ng did not finish
+            # within 120 s" from a test of 10 s; /work/notes' zygclock reproduction)
+            gevent.get_hub().loop.update_now()
         os.chdir(request["cwd"])
         if command:
             streams = [
@@ -570,6 +583,8 @@ def _child(request: dict, environ_added: dict) -> None:
             os.dup2(stream, fd)
         for stream in set(streams):
             os.close(stream)
+        if kind == gunicorn_fork.KIND:
+            gunicorn_fork.main(request["args"])
         from queuekiosk.server.cli import main
 
         sys.argv = ["queuekiosk", *request["args"]]
@@ -612,14 +627,17 @@ def _zygote() -> None:
     listen_path = sys.argv[3] if len(sys.argv) > 3 else None  # shared: its socket, and the run's process
     owner = int(sys.argv[4]) if len(sys.argv) > 4 else None
     kind, clock, settings = kind.partition(_CLOCK)
-    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or (settings and not settings.startswith("-")):
-        raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (serve, serve-message-queue or commands)")
+    kinds = (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS, gunicorn_fork.KIND)
+    if kind not in kinds or (settings and not settings.startswith("-")):
+        raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (one of {', '.join(kinds)})")
     _preload(kind)
     # what the imports made lives as long as every child, out of the collector's sight: a child's collections
     # no longer walk (and copy, page by page) the zygote's objects before the server freezes its own at its
     # start (settle_collector), as one process's do. A forked server's CPU to /healthz 0.099 -> 0.090 s
-    # (2 x 12 starts each way, interleaved; within the noise of whole files)
-    gc.freeze()
+    # (2 x 12 starts each way, interleaved; within the noise of whole files). Not gunicorn's master, which
+    # freezes nothing: its worker freezes what it made (tests/test_gunicorn_sends.py counts it)
+    if kind != gunicorn_fork.KIND:
+        gc.freeze()
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
     import _socket  # not gevent's: this loop blocks in select
 
@@ -723,7 +741,7 @@ def _zygote() -> None:
                             os.close(fd)
                     if listener is not None:
                         listener.close()
-                    _child(request, environ_added)
+                    _child(request, environ_added, kind)
                 status_paths[pid] = (request["status"], link)
                 link.children.add(pid)
                 try:

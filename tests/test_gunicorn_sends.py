@@ -12,22 +12,22 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import gunicorn_fork
 import pytest
 from gunicorn_sends_app import BIG, FILE
 from ports import free_port
 
 from queuekiosk.server.wsgi_server import YOUNG_COLLECTION
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+GUNICORN = gunicorn_fork.GUNICORN
 REPO = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def _gunicorn(folder: Path):
+def _gunicorn(folder: Path, zygote):
     """A gunicorn with deploy/gunicorn.conf.py serving tests/gunicorn_sends_app.py: (the master, its port),
     once it accepts; stopped with Ctrl+C (SIGINT: a quick stop) after, and its log without a traceback."""
     if not GUNICORN.exists():
@@ -35,14 +35,9 @@ def _gunicorn(folder: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
     env["QUEUEKIOSK_BIND"] = f"127.0.0.1:{port}"
-    with open(folder / "gunicorn.log", "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "--chdir", str(REPO / "tests")]
-            + ["gunicorn_sends_app:app"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [GUNICORN, "--config", REPO / "deploy" / "gunicorn.conf.py", "--chdir", REPO / "tests"]
+    command.append("gunicorn_sends_app:app")
+    proc = gunicorn_fork.start(zygote, command, env, os.getcwd(), folder / "gunicorn.log")
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -61,11 +56,11 @@ def _gunicorn(folder: Path):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, server_zygote):
     """(port, path of a file holding FILE) of a gunicorn serving tests/gunicorn_sends_app.py."""
     folder = tmp_path_factory.mktemp("gunicorn-sends")
     (folder / "file.bin").write_bytes(FILE)
-    with _gunicorn(folder) as (_proc, port):
+    with _gunicorn(folder, server_zygote) as (_proc, port):
         yield port, folder / "file.bin"
 
 
@@ -167,7 +162,8 @@ def test_a_quick_stop_said_twice_to_the_worker_leaves_no_traceback(tmp_path):
     in a CI run; here: the signal twice while the worker loads the app), that greenlet woke in the
     interpreter's shutdown and its SystemExit was printed as a traceback: a clean stop that read as a crash."""
     log = tmp_path / "gunicorn.log"
-    with _gunicorn(tmp_path) as (proc, _port):
+    # a process of its own, not a fork of the zygote: its end is the interpreter's, where the traceback was printed
+    with _gunicorn(tmp_path, None) as (proc, _port):
         deadline = time.monotonic() + 30
         while not (found := subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout):
             assert time.monotonic() < deadline, log.read_text()  # (the master listens before it forks its worker)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import gunicorn_fork
 import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+GUNICORN = gunicorn_fork.GUNICORN
 
 
 SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"  # a supervisor some tests add
@@ -120,7 +120,12 @@ GUNICORN_START_TIMEOUT = 120.0
 
 
 def start_gunicorn(
-    folder: Path, port: int, timeout: float = GUNICORN_START_TIMEOUT, template: Path | None = None, **settings: str
+    folder: Path,
+    port: int,
+    timeout: float = GUNICORN_START_TIMEOUT,
+    template: Path | None = None,
+    zygote=None,
+    **settings: str,
 ) -> tuple[subprocess.Popen, dict]:
     """gunicorn with the deployment's config (deploy/gunicorn.conf.py) on ``port``, in ``folder`` with
     a copy of config.yaml, hours ignored and ``settings`` (QUEUEKIOSK_...), its output in
@@ -128,7 +133,9 @@ def start_gunicorn(
     not installed; stopped, its log in the failure, if it ends or stays silent ``timeout`` seconds.
     ``template`` (the ``sqlite_template`` fixture): its SQLite database starts as a copy of the
     migrated template, unless it exists, as the API tests' servers do: a first start on a new file
-    makes it in a child process that imports and migrates (~0.9 s of CPU, twice the wall time)."""
+    makes it in a child process that imports and migrates (~0.9 s of CPU, twice the wall time).
+    ``zygote`` (the ``server_zygote`` fixture): its master a fork of the gunicorn zygote
+    (tests/gunicorn_fork.py), without the 0.1-0.2 s of CPU a master of its own spends importing."""
     from server_db import TEST_PERSON_KEY, seed
 
     if not GUNICORN.exists():
@@ -146,14 +153,8 @@ def start_gunicorn(
         instance = env.get("QUEUEKIOSK_INSTANCE") or Path(env["QUEUEKIOSK_CONFIG"]).parent / "instance"
         seed(template, f"sqlite:///{(folder / instance).resolve() / 'queuekiosk.db'}")  # as default_database_url
     log_path = folder / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
-            cwd=folder,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [GUNICORN, "--config", REPO / "deploy" / "gunicorn.conf.py", "queuekiosk.server.wsgi:app"]
+    proc = gunicorn_fork.start(zygote, command, env, folder, log_path)
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
         try:

@@ -1,5 +1,5 @@
 """Helpers of the tests of an installer's and a supervisor's operations, shared by several test files:
-`queuekiosk serve` (forked from the session's server zygote when given it) and gunicorn run until they
+`queuekiosk serve` and gunicorn (forked from the session's zygotes when given them) run until they
 stop by themselves (a start refused), their environment, a session with a bearer token, a counter's key
 press, and a Socket.IO client that has had its snapshot."""
 
@@ -9,6 +9,7 @@ import os
 import subprocess
 from contextlib import contextmanager
 
+import gunicorn_fork
 import pytest
 from api_helpers import GUNICORN, REPO
 from conftest import QUEUEKIOSK, SioClient
@@ -35,15 +36,14 @@ def run_serve(tmp_path, *args: str, zygote=None, **env: str) -> subprocess.Compl
     )
 
 
-def run_gunicorn(tmp_path, port: int | None = None, **env: str) -> tuple[int, str]:
-    """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself."""
+def run_gunicorn(tmp_path, port: int | None = None, zygote=None, **env: str) -> tuple[int, str]:
+    """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself.
+    With ``zygote`` (``server_zygote``): its master a fork of the gunicorn zygote (tests/gunicorn_fork.py)."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
-    command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py")]
+    command = [GUNICORN, "--config", REPO / "deploy" / "gunicorn.conf.py"]
     command += ["--bind", f"127.0.0.1:{port or free_port()}", "queuekiosk.server.wsgi:app"]
-    done = subprocess.run(
-        command, env=process_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    done = gunicorn_fork.run(zygote, command, process_env(tmp_path, **env), tmp_path, 60)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -53,7 +53,7 @@ def refused_start(run: str, tmp_path, zygote, **env: str) -> tuple[int, str]:
     if run == "serve":
         done = run_serve(tmp_path, zygote=zygote, **env)
         return done.returncode, done.stderr
-    return run_gunicorn(tmp_path, **env)
+    return run_gunicorn(tmp_path, zygote=zygote, **env)
 
 
 def bearer(server, value: str):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import subprocess
 import time
 
+import gunicorn_fork
 import pytest
 import requests
 from api_helpers import GUNICORN, GUNICORN_START_TIMEOUT, REPO, start_gunicorn
@@ -17,11 +17,11 @@ from server_db import seed
 
 
 @pytest.fixture(scope="module")
-def gunicorn_server(tmp_path_factory):
+def gunicorn_server(tmp_path_factory, server_zygote):
     """One gunicorn for the tests that only use it (serving, its log): a gunicorn start is 4-8 s."""
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
-    proc, env = start_gunicorn(tmp_path, port)
+    proc, env = start_gunicorn(tmp_path, port, zygote=server_zygote)
     url = f"http://127.0.0.1:{port}"
     try:
         yield url, tmp_path, env
@@ -66,11 +66,13 @@ def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server
     )
 
 
-def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path, sqlite_template):
+def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path, sqlite_template, server_zygote):
     """Bound to 0.0.0.0 (the machine's every card), a ticket's QR code must name an address a phone can
     open, as `serve --host 0.0.0.0` does: never http://0.0.0.0:…"""
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, QUEUEKIOSK_BIND=f"0.0.0.0:{port}")
+    proc, _env = start_gunicorn(
+        tmp_path, port, template=sqlite_template, zygote=server_zygote, QUEUEKIOSK_BIND=f"0.0.0.0:{port}"
+    )
     try:
         ticket = requests.post(f"http://127.0.0.1:{port}/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
     finally:
@@ -100,7 +102,7 @@ def _unit_command(unit: str, instance: str, env_file: dict) -> tuple[list[str], 
     return shlex.split(command), env
 
 
-def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path, sqlite_template):
+def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path, sqlite_template, server_zygote):
     """QA D1: an env file holding an address (QUEUEKIOSK_BIND, as section 4 once showed) must not put
     queuekiosk@8001 and queuekiosk@8002 on one port."""
     if not GUNICORN.exists():
@@ -123,8 +125,9 @@ def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path, sqlit
     try:
         for port in (first, second):
             command, env = _unit_command(unit, str(port), env_file)
-            log = open(tmp_path / f"unit-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-            procs.append((subprocess.Popen(command, env={**base, **env}, cwd=tmp_path, stdout=log, stderr=log), log))
+            procs.append(
+                gunicorn_fork.start(server_zygote, command, {**base, **env}, tmp_path, tmp_path / f"unit-{port}.log")
+            )
         for port in (first, second):
             deadline = time.monotonic() + GUNICORN_START_TIMEOUT
             while True:
@@ -134,10 +137,9 @@ def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path, sqlit
                 except requests.RequestException:  # not listening yet, or making the new database
                     logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("unit-*.log"))
                     assert time.monotonic() < deadline, logs
-                    assert all(proc.poll() is None for proc, _ in procs), logs  # "Address already in use"
+                    assert all(proc.poll() is None for proc in procs), logs  # "Address already in use"
                     time.sleep(0.1)
     finally:
-        for proc, log in procs:
+        for proc in procs:
             proc.terminate()
             proc.wait(15)
-            log.close()

@@ -51,9 +51,9 @@ def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_p
     assert "chown " in done.stderr and "open at" not in done.stdout
 
 
-def test_gunicorn_stops_with_the_same_sentence_instead_of_answering_500(tmp_path):
+def test_gunicorn_stops_with_the_same_sentence_instead_of_answering_500(tmp_path, server_zygote):
     folder = _unmakeable_folder(tmp_path)
-    status, log = run_gunicorn(tmp_path, QUEUEKIOSK_INSTANCE=folder)
+    status, log = run_gunicorn(tmp_path, zygote=server_zygote, QUEUEKIOSK_INSTANCE=folder)
     assert status != 0  # the master stops: no worker left answering 500 to every ticket
     assert "Traceback" not in log, log
     assert f"cannot create or write the instance folder {folder}" in log and "chown" in log, log
@@ -134,11 +134,11 @@ def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path, server_zygote,
     assert time.monotonic() - started < 30  # it ends, background work and all
 
 
-def test_gunicorn_on_a_port_in_use_says_so_in_the_same_sentence(tmp_path):
+def test_gunicorn_on_a_port_in_use_says_so_in_the_same_sentence(tmp_path, server_zygote):
     """Not gunicorn's five tries a second apart and twelve lines of its own (deploy/gunicorn.conf.py's
     on_starting): a systemd unit started on a port in use says it as `serve` does."""
     with _busy_port() as port:
-        status, log = run_gunicorn(tmp_path, port, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+        status, log = run_gunicorn(tmp_path, port, server_zygote, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
     assert status != 0 and "Traceback" not in log, log
     assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?): stop that program or give" in log, log
     assert "another port (queuekiosk@PORT, or --bind); nothing was started" in log

@@ -67,9 +67,9 @@ def test_the_env_file_filled_in_gives_each_value_as_written(tmp_path):
 
 
 @pytest.mark.parametrize("run", [run_serve, run_gunicorn])
-def test_a_server_started_with_an_example_value_left_says_which(tmp_path, run):
+def test_a_server_started_with_an_example_value_left_says_which(tmp_path, run, server_zygote):
     """systemd reads the env file itself: its units' gunicorn says it as the command line does."""
-    done = run(tmp_path, QUEUEKIOSK_TRACKING_URL="<the address of nginx as phones see it>")
+    done = run(tmp_path, zygote=server_zygote, QUEUEKIOSK_TRACKING_URL="<the address of nginx as phones see it>")
     status, output = (done.returncode, done.stderr) if run is run_serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_TRACKING_URL: the env file (/etc/queuekiosk/env) or the environment still holds" in output

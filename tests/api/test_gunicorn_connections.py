@@ -29,10 +29,12 @@ PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is cl
 
 
 @pytest.fixture
-def gunicorn_quick_pings(tmp_path, sqlite_template):
+def gunicorn_quick_pings(tmp_path, sqlite_template, server_zygote):
     """gunicorn with the deployment's config on a free port, pinging every second; yields (url, worker pid)."""
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, QUEUEKIOSK_PING_SECONDS=str(PING))
+    proc, _env = start_gunicorn(
+        tmp_path, port, template=sqlite_template, zygote=server_zygote, QUEUEKIOSK_PING_SECONDS=str(PING)
+    )
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "gunicorn.log"
     workers: list[str] = []

@@ -8,10 +8,10 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import gunicorn_fork
 import pytest
 from conftest import QUEUEKIOSK, REPO
 from ports import free_port
@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from queuekiosk.server.core import logs
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+GUNICORN = gunicorn_fork.GUNICORN
 DAY_ENDED = re.compile(r"INFO \S+ \[phuc-la\]: end of the business day: 1 waiting ticket\(s\) expired")
 
 
@@ -39,7 +39,7 @@ def _move_tickets_to_yesterday(database_url: str) -> None:
         assert moved.rowcount == 1
 
 
-def test_gunicorn_logs_the_end_of_the_business_day_with_its_site(live_server):
+def test_gunicorn_logs_the_end_of_the_business_day_with_its_site(live_server, server_zygote):
     """The day-end line is INFO: before the app factory set logging up, gunicorn dropped it."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
@@ -50,14 +50,8 @@ def test_gunicorn_logs_the_end_of_the_business_day_with_its_site(live_server):
 
     env = {**server.env, "QUEUEKIOSK_CONFIG": str(server.config_path), "QUEUEKIOSK_BIND": f"127.0.0.1:{free_port()}"}
     log_path = server.workdir / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
-            cwd=server.workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [GUNICORN, "--config", REPO / "deploy" / "gunicorn.conf.py", "queuekiosk.server.wsgi:app"]
+    proc = gunicorn_fork.start(server_zygote, command, env, server.workdir, log_path)
     try:
         text = _wait_for_line(log_path, DAY_ENDED, proc)
     finally:

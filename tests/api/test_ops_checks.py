@@ -46,14 +46,16 @@ def _one_sentence(said: str, name: str, value: str, english: str, vietnamese: st
     assert vietnamese in vi and said.index(vi) < said.index(en), said
 
 
-def test_a_variable_written_wrong_is_one_sentence_at_serve_gunicorn_and_the_command_line(tmp_path, live_server):
+def test_a_variable_written_wrong_is_one_sentence_at_serve_gunicorn_and_the_command_line(
+    tmp_path, live_server, server_zygote
+):
     """Each variable of WRONG at gunicorn (one per variable, side by side: each refuses at once, most of
     its time spent importing), `serve` and a command (forked from a process that has imported them)."""
 
     def refused_gunicorn(case: tuple) -> tuple[int, str]:
         name, value = case[:2]
         (tmp_path / name).mkdir()
-        return run_gunicorn(tmp_path / name, **{name: value})
+        return run_gunicorn(tmp_path / name, zygote=server_zygote, **{name: value})
 
     with ThreadPoolExecutor(len(WRONG)) as pool:
         gunicorns = list(pool.map(refused_gunicorn, WRONG))
@@ -87,7 +89,7 @@ def _case(case: str):
         raise AssertionError(f"{case}: {error}") from error
 
 
-def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path, sqlite_template):
+def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path, sqlite_template, server_zygote):
     """QUEUEKIOSK_IGNORE_HOURS=true was read as no: a trial's kiosk refused numbers out of hours.
     Only gunicorn's app (server/wsgi.py) reads the variable: one gunicorn per word, started side by side
     and stopped at once (SIGINT: gunicorn's graceful stop waits its 10 s for the worker)."""
@@ -102,7 +104,7 @@ def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path, sqlite_template):
     # start side by side: the first start on a new file is not what is checked here (~0.9 s of CPU each)
     seed(sqlite_template, f"sqlite:///{tmp_path / 'instance' / 'queuekiosk.db'}")
     with ThreadPoolExecutor(len(words)) as pool:
-        starts = {word: pool.submit(_closed_gunicorn, tmp_path, word) for word in words}
+        starts = {word: pool.submit(_closed_gunicorn, tmp_path, word, server_zygote) for word in words}
     started, refused = {}, None
     for word, start in starts.items():  # each one started is stopped below, whichever failed to start
         try:
@@ -122,11 +124,15 @@ def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path, sqlite_template):
             proc.wait(15)
 
 
-def _closed_gunicorn(tmp_path, word: str) -> tuple[subprocess.Popen, int]:
+def _closed_gunicorn(tmp_path, word: str, zygote) -> tuple[subprocess.Popen, int]:
     """gunicorn in tmp_path/word with closed.yaml (closed all day) and QUEUEKIOSK_IGNORE_HOURS=word."""
     port = free_port()
     proc, _env = start_gunicorn(
-        tmp_path / word, port, QUEUEKIOSK_IGNORE_HOURS=word, QUEUEKIOSK_CONFIG=str(tmp_path / "closed.yaml")
+        tmp_path / word,
+        port,
+        zygote=zygote,
+        QUEUEKIOSK_IGNORE_HOURS=word,
+        QUEUEKIOSK_CONFIG=str(tmp_path / "closed.yaml"),
     )
     return proc, port
 

@@ -74,7 +74,7 @@ def test_a_clerk_is_answered_while_a_long_pdf_is_made_and_a_third_file_at_once_i
 
 def test_under_gunicorn_a_clerk_is_answered_while_a_long_pdf_is_made(tmp_path, sqlite_template, server_zygote):
     port = free_port()
-    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template)
+    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template, zygote=server_zygote)
     log_path = tmp_path / "gunicorn.log"
     try:
         made = server_zygote.run(  # a fork of the commands' zygote: the same entry point, ~0.6 s of CPU less

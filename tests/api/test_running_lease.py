@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
-import subprocess
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gunicorn_fork
 import psycopg
 import pytest
 from api_helpers import GUNICORN, REPO
@@ -141,7 +141,7 @@ def test_a_server_that_takes_its_lease_back_under_a_changed_key_ends(live_server
 
 
 @pytest.mark.postgres
-def test_each_worker_of_gunicorn_preload_holds_its_own_lease(tmp_path, migrated_pg_url, _pg_admin):
+def test_each_worker_of_gunicorn_preload_holds_its_own_lease(tmp_path, migrated_pg_url, _pg_admin, server_zygote):
     """--preload starts the app in gunicorn's master: each forked worker takes the lease again on a
     connection of its own, named by its pid (sharing the master's would leave the workers unnamed, and
     their looks on one socket would end it)."""
@@ -153,8 +153,7 @@ def test_each_worker_of_gunicorn_preload_holds_its_own_lease(tmp_path, migrated_
     )
     command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "--preload", "--workers", "2"]
     command += ["--bind", f"127.0.0.1:{free_port()}", "queuekiosk.server.wsgi:app"]
-    with open(tmp_path / "gunicorn.log", "wb") as log:
-        master = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    master = gunicorn_fork.start(server_zygote, command, env, tmp_path, tmp_path / "gunicorn.log")
     try:
 
         def holders() -> set[str]:

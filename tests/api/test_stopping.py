@@ -127,9 +127,9 @@ def test_serve_with_displays_connected_stops_promptly_on_sigterm(live_server):
             display.close()
 
 
-def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path, sqlite_template):
+def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path, sqlite_template, server_zygote):
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template)
+    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, zygote=server_zygote)
     displays = []
     try:
         worker = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split()[0])
@@ -143,7 +143,8 @@ def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path, sq
         assert "Traceback" not in log, log[-3000:]
         _assert_stop_said(log, worker)
 
-        proc, _env = start_gunicorn(tmp_path, port)  # systemd's restart: the displays come back to it
+        # systemd's restart: the displays come back to it
+        proc, _env = start_gunicorn(tmp_path, port, zygote=server_zygote)
         assert (
             requests.get(f"http://127.0.0.1:{port}/api/v1/tickets/{ticket['id']}").json()["number"] == ticket["number"]
         )
@@ -157,13 +158,15 @@ def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path, sq
             proc.wait(5)
 
 
-def test_a_long_polling_screen_posting_after_sigterm_is_refused_not_a_traceback(tmp_path, sqlite_template):
+def test_a_long_polling_screen_posting_after_sigterm_is_refused_not_a_traceback(
+    tmp_path, sqlite_template, server_zygote
+):
     """gunicorn's worker goes on accepting for up to a second after SIGTERM, its Socket.IO sessions
     already ended: a long-polling screen's next POST on its ended session is told 400 (Engine.IO's
     "invalid session", as after a process's end) and connects again; it was a 500, a KeyError
     ('Session is disconnected') from inside python-engineio with its traceback in the log."""
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template)
+    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, zygote=server_zygote)
     polling = f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling"
     try:
         sid = json.loads(requests.get(polling, timeout=5).text[1:])["sid"]
@@ -188,12 +191,16 @@ def test_a_long_polling_screen_posting_after_sigterm_is_refused_not_a_traceback(
     assert "Traceback" not in log, log[-3000:]
 
 
-def test_gunicorn_says_a_request_it_could_not_finish_before_its_master_ends_it(tmp_path, sqlite_template):
+def test_gunicorn_says_a_request_it_could_not_finish_before_its_master_ends_it(
+    tmp_path, sqlite_template, server_zygote
+):
     """A request still running at gunicorn's graceful_timeout (3 s here, 10 s by default) is ended by the
     master's kill: the worker says it first, a second short of it ("still busy" came at the same moment as
     the kill, which usually won: the journal showed the stop's first line only)."""
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, GUNICORN_CMD_ARGS="--graceful-timeout 3")
+    proc, _env = start_gunicorn(
+        tmp_path, port, template=sqlite_template, zygote=server_zygote, GUNICORN_CMD_ARGS="--graceful-timeout 3"
+    )
     try:
         worker = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split()[0])
         stuck = TicketOnItsWay(port)  # its body never comes

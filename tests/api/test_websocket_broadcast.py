@@ -143,7 +143,7 @@ def test_two_hundred_displays_hear_every_call_in_order(live_server):
 def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path, server_zygote, sqlite_template):
     """The same under the documented deployment (gunicorn's gevent worker, deploy/gunicorn.conf.py)."""
     port = free_port()
-    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template)
+    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template, zygote=server_zygote)
     config, log_path = tmp_path / "config.yaml", tmp_path / "gunicorn.log"
     try:
         http = requests.Session()
