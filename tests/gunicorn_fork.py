@@ -55,7 +55,8 @@ def main(args: list[str]) -> None:
     try:
         sys.exit(run())
     finally:  # the first step of the interpreter's end, which a fork ends without (os._exit): the worker's
-        # patched threads' end, where a quick stop's greenlet once woke and its SystemExit was printed
+        # patched threads' end. (Not the whole end: a quick stop's greenlet that woke later still, in the
+        # interpreter's finalization, printed its SystemExit; test_gunicorn_sends keeps a process of its own.)
         try:
             threading._shutdown()
         except BaseException:  # (said as the interpreter says an error of its end)

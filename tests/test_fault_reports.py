@@ -47,3 +47,20 @@ def test_each_of_the_server_s_own_loops_says_a_busy_database_once_a_minute_besid
     assert len(said) == 4, caplog.text
     for where, times in (("POST /api/v1/tickets", 1), ("delivery worker", 1), ("remote numbers lapsing", 2)):
         assert sum(f"Nothing was written ({where}: " in line for line in said) == times, caplog.text
+
+
+def test_a_look_is_said_as_nothing_read_and_the_minute_s_count_holds_reads_and_writes(caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="queuekiosk.database")
+    reporter = faults._Reporter()
+    now = [1000.0]
+    monkeypatch.setattr(faults.time, "monotonic", lambda: now[0])
+    reporter.report(lost("server closed the connection unexpectedly"), "GET /api/v1/queue", reading=True)
+    reporter.report(lost("server closed the connection unexpectedly"), "POST /api/v1/tickets")
+    reporter.report(lost("server closed the connection unexpectedly"), "GET /api/v1/queue", reading=True)
+    now[0] += faults.REPEAT_LOG_SECONDS
+    reporter.report(lost("server closed the connection unexpectedly"), "POST /api/v1/tickets")
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, caplog.text
+    assert "Nothing could be read (GET /api/v1/queue: " in said[0] and "more" not in said[0]
+    assert "Nothing was written (POST /api/v1/tickets: " in said[1]
+    assert said[1].endswith(" 2 more failed the same way since the last report."), said[1]

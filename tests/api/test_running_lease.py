@@ -100,7 +100,7 @@ def test_a_key_change_while_a_server_lost_its_lease_is_refused_naming_it(
         )
         key = zlib.crc32(RUNNING.encode())
         assert _wait_for(lambda: _pg_admin.execute(alone, (key,)).fetchone(), 30), "the change never took the lease"
-    # the server looks, cannot take its lease back, and says so while the change holds it 7 s
+    # the server looks, cannot take its lease back, and says so while the change holds it 9 s
     # in a row named short by pid and host (two processes of one long host name never share one)
     with psycopg.connect(migrated_pg_url, autocommit=True) as db:
         unleased = "SELECT name, value FROM installation WHERE name LIKE 'unleased:%%'"
