@@ -137,9 +137,11 @@ def event_refusal(error: q.QueueError) -> dict:
     return refusal(error)
 
 
-def database_refusal(error: Exception, where: str) -> dict:
-    """The answer of an event that failed on the database (errors.report_database_fault's code)."""
-    return {"error": error_body(report_database_fault(error, where, fault_site(app_state())), "vi")}
+def database_refusal(error: Exception, where: str, reading: bool = False) -> dict:
+    """The answer of an event that failed on the database (errors.report_database_fault's code); ``reading``:
+    the event only reads (a connection's lookup, a subscription's snapshot), which the log says."""
+    code = report_database_fault(error, where, fault_site(app_state()), reading=reading)
+    return {"error": error_body(code, "vi")}
 
 
 def drop_transport(sid: str) -> None:
@@ -507,7 +509,7 @@ def _database_refused(error: Exception) -> ConnectionRefusedError:
     and words, said as any request's. Left unanswered, a page waited for ever, live no more; refused, the
     pages connect again (queuekiosk.js), the keypad and the kiosk agent by their own loops. (A transport
     closed instead could catch a browser's upgrade to WebSocket midway, leaving it to its ping's timeout.)"""
-    reason = database_refusal(error, "Socket.IO connect")["error"]
+    reason = database_refusal(error, "Socket.IO connect", reading=True)["error"]
     return ConnectionRefusedError(reason["message"], reason)
 
 
@@ -705,7 +707,7 @@ def on_subscribe(data):
     except q.QueueError as error:
         return refusal(error)
     except faults.DATABASE_ERRORS as error:  # (named with the room's kind)
-        return database_refusal(error, f"subscribe {kind}")
+        return database_refusal(error, f"subscribe {kind}", reading=True)
     rooms.add(room)
     join_room(room)
     if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again

@@ -33,10 +33,12 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
         display = sio_client(srv)
 
         link.cut()
-        assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
         answer = display.subscribe({"display": "lobby"})
         assert answer["error"]["code"] == "database_busy", answer
         assert answer["error"]["message"].startswith("Cơ sở dữ liệu đang bận")
+        assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 503, "database_busy")
+        # the look said as a look (the minute's line, which the ticket's refusal then joins)
+        assert "Nothing could be read (subscribe display: " in srv.log(), srv.log()[-3000:]
 
         link.mend()  # back: the same screen subscribes, issuing goes on where it stopped
         assert display.subscribe({"display": "lobby"}) == {"ok": True}
