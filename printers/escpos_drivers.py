@@ -37,6 +37,9 @@ class EscposDriver(PrinterDriver):
     def __init__(self, printer: Printer, base: Path):
         self.printer = printer
 
+    def prepare(self) -> None:
+        import escpos.printer  # noqa: F401  (all of python-escpos's transports: usb.core, serial, ...)
+
     @abstractmethod
     def transport(self) -> Escpos:
         """The python-escpos printer object, not yet opened."""
@@ -104,6 +107,27 @@ class NetworkDriver(EscposDriver):
 class UsbDriver(EscposDriver):
     blocking = True
 
+    def prepare(self) -> None:
+        """Also pyusb's choice of backend, as ``usb.core.find`` makes it: it imports the backends'
+        modules, and looks for their libraries with ctypes' ``find_library``, which runs ``ldconfig``:
+        gevent's subprocess, which fails in the pool's thread ("child watchers are only available on the
+        default loop"), so pyusb found no backend there. A library it has loaded, it keeps."""
+        super().prepare()
+        import usb.core
+
+        try:
+            usb.core.find(find_all=True)  # (only the backend: the devices are listed when iterated)
+        except usb.core.NoBackendError:  # no libusb: said by the driver's own call
+            pass
+
+    def _open(self):
+        from usb.core import NoBackendError
+
+        try:
+            return super()._open()
+        except NoBackendError as error:  # (a ValueError, which status() and print() would let through)
+            raise OSError(f"no USB library (libusb) found: {error}") from error
+
     def transport(self):
         from escpos.printer import Usb
 
@@ -146,7 +170,9 @@ class DeviceFileDriver(EscposDriver):
 class CupsDriver(EscposDriver):
     """A CUPS queue, through ``lp -o raw`` (no shell): writes only, no status."""
 
-    blocking = True
+    # not blocking: python-escpos runs ``lpstat`` and ``lp`` with the subprocess module, which gevent's
+    # monkey patching makes its own: it waits for them without blocking the loop, and fails in the
+    # pool's thread ("child watchers are only available on the default loop")
     can_ask = False
 
     def transport(self):
