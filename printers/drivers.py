@@ -9,6 +9,7 @@ config's driver name in printers/registry.py.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,11 +79,13 @@ class PrinterDriver(ABC):
         if self.blocking:
             import gevent
 
-            if type(self) not in _prepared:
-                self.prepare()
-                _prepared.add(type(self))
+            with _preparing:  # (prepare yields: USB's waits on ldconfig; the next printer waits for it)
+                if type(self) not in _prepared:
+                    self.prepare()
+                    _prepared.add(type(self))
             return gevent.get_hub().threadpool.apply(method, args)
         return method(*args)
 
 
+_preparing = threading.Lock()  # gevent's, once monkey-patched (as the server and the kiosk agent are)
 _prepared: set[type[PrinterDriver]] = set()  # the driver classes whose prepare() has run in this process

@@ -1,10 +1,10 @@
-"""Printers reached through python-escpos: network, USB, serial, a device file, CUPS through
-``lp`` (without a shell). Each job opens the transport, and closes it after.
+"""Printers reached through python-escpos: network, USB, serial, a device file (a CUPS queue:
+printers/cups_driver.py). Each job opens the transport, and closes it after.
 
 python-escpos has no public call for bytes rendered already (printers/ticket.py renders them on
 its ``Dummy`` printer; its own docs send them with the private ``_raw``), so each driver writes
 them through the connection the transport opened, its public ``device``: a socket, a USB
-device, a serial port, a file, the ``lp`` process. Tests use the network driver against a TCP
+device, a serial port, a file. Tests use the network driver against a TCP
 printer on 127.0.0.1 (tests/printer_sim.py).
 """
 
@@ -165,23 +165,6 @@ class DeviceFileDriver(EscposDriver):
     def write(self, device, data: bytes) -> None:
         device.device.write(data)
         device.flush()
-
-
-class CupsDriver(EscposDriver):
-    """A CUPS queue, through ``lp -o raw`` (no shell): writes only, no status."""
-
-    # not blocking: python-escpos runs ``lpstat`` and ``lp`` with the subprocess module, which gevent's
-    # monkey patching makes its own: it waits for them without blocking the loop, and fails in the
-    # pool's thread ("child watchers are only available on the default loop")
-    can_ask = False
-
-    def transport(self):
-        from escpos.printer import LP
-
-        return LP(self.printer.queue, profile=self.printer.profile)
-
-    def write(self, device, data: bytes) -> None:
-        device.device.stdin.write(data)  # the job goes to CUPS when the transport closes
 
 
 def _reason(error: BaseException) -> str:

@@ -55,11 +55,41 @@ def status_and_print(printer: Printer, folder: Path, beside: bool = False) -> di
     return outcome
 
 
+def prepares(printer: Printer, folder: Path) -> int:
+    """How many times three printers of one driver class, asked at once, ran its ``prepare`` (which
+    yields to the loop: pyusb's ``find_library`` waits on ``ldconfig``)."""
+    kind = type(driver_for(printer, folder))
+    prepare, runs = kind.prepare, []
+
+    def counted(driver) -> None:
+        runs.append(driver)
+        prepare(driver)
+
+    kind.prepare = counted
+    gevent.joinall([gevent.spawn(driver_for(printer, folder).status) for _ in range(3)], raise_error=True)
+    kind.prepare = prepare
+    return len(runs)
+
+
 def fake_cups(folder: Path) -> None:
-    """CUPS' ``lpstat`` and ``lp`` on PATH: one queue, TM-T20, whose jobs go to FOLDER/cups-job."""
+    """CUPS' ``lpstat`` and ``lp`` on PATH. Queue TM-T20 keeps each job in a file of its own in
+    FOLDER/cups-jobs; the others refuse them, each its way: ``Refusing`` reads the ticket, says why and
+    exits 1; ``Gone`` exits 1 at once, saying nothing; ``Slow`` exits 1 after a pause."""
+    jobs = folder / "cups-jobs"
+    jobs.mkdir()
     (folder / "bin").mkdir()
-    lpstat = 'case "$1" in -e) echo TM-T20;; -v) echo "device for TM-T20: usb://EPSON/TM-T20";; esac\n'
-    for name, script in (("lpstat", lpstat), ("lp", f"cat > {folder / 'cups-job'}\n")):
+    queues = "TM-T20 Refusing Gone Slow"
+    lpstat = f'for q in {queues}; do case "$1" in -e) echo $q;; -v) echo "device for $q: usb://EPSON/$q";; esac; done\n'
+    lp = (
+        'case "$2" in\n'
+        f'  TM-T20) cat > "$(mktemp -p {jobs})";;\n'
+        "  Refusing) cat > /dev/null; echo 'lp: Destination \"Refusing\" is not accepting jobs.' >&2; exit 1;;\n"
+        "  Gone) exit 1;;\n"
+        "  Slow) sleep 0.3; echo 'lp: Error - unable to queue' >&2; exit 1;;\n"
+        "  *) echo 'lp: The printer or class does not exist.' >&2; exit 1;;\n"
+        "esac\n"
+    )
+    for name, script in (("lpstat", lpstat), ("lp", lp)):
         (folder / "bin" / name).write_text("#!/bin/sh\n" + script)
         (folder / "bin" / name).chmod(0o755)
     os.environ["PATH"] = f"{folder / 'bin'}{os.pathsep}{os.environ['PATH']}"
@@ -80,11 +110,16 @@ def main(folder: Path) -> None:
     while not outcome["serial"]["errors"] and not received.endswith(TICKET.data):
         received += os.read(controller, 65536)
     outcome["serial"]["received"] = received.endswith(TICKET.data)
-    outcome["usb"] = status_and_print(Printer(id="u", driver="usb", vendor_id=0x04B8, product_id=0x0202), folder)
+    usb = Printer(id="u", driver="usb", vendor_id=0x04B8, product_id=0x0202)
+    outcome["usb prepared"] = prepares(usb, folder)
+    outcome["usb"] = status_and_print(usb, folder)
     fake_cups(folder)
-    outcome["cups"] = status_and_print(Printer(id="c", driver="cups", queue="TM-T20"), folder)
-    job = folder / "cups-job"
-    outcome["cups"]["received"] = job.exists() and job.read_bytes() == TICKET.data + b"\n"  # (python-escpos's)
+    cups = Printer(id="c", driver="cups", queue="TM-T20")
+    outcome["cups"] = status_and_print(cups, folder)
+    outcome["cups"]["status again"] = driver_for(cups, folder).status().state
+    outcome["cups jobs"] = [job.read_bytes().decode("latin-1") for job in (folder / "cups-jobs").iterdir()]
+    for queue in ("Refusing", "Gone", "Slow", "Missing"):
+        outcome[f"cups {queue}"] = status_and_print(Printer(id="c", driver="cups", queue=queue), folder)
     outcome["imported off the loop"] = off_loop
     print(json.dumps(outcome))
 
