@@ -77,13 +77,13 @@ class PrinterDriver(ABC):
 
     def _run(self, method, *args):
         if self.blocking:
-            import gevent
+            from ..server.core.pool import in_pool
 
             with _preparing:  # (prepare yields: USB's waits on ldconfig; the next printer waits for it)
                 if type(self) not in _prepared:
                     self.prepare()
                     _prepared.add(type(self))
-            return gevent.get_hub().threadpool.apply(method, args)
+            return in_pool(method, *args)
         return method(*args)
 
 
