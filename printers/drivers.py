@@ -9,7 +9,6 @@ config's driver name in printers/registry.py.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,8 +44,8 @@ class PrintTask:
 
 
 class PrinterDriver(ABC):
-    # True when the driver's calls block the whole process (USB, serial, a device file): they then run
-    # in gevent's thread pool, so the server (or the agent's connection) keeps answering meanwhile
+    # True when the driver's calls block the whole process (USB, serial, lp): they then run in
+    # gevent's thread pool, so the server (or the agent's connection) keeps answering meanwhile
     blocking = False
 
     def status(self) -> Status:
@@ -65,27 +64,9 @@ class PrinterDriver(ABC):
     def send(self, task: PrintTask) -> None:
         """``print()`` as the driver does it, in the calling thread."""
 
-    def prepare(self) -> None:  # noqa: B027  (optional: the drivers that import nothing have nothing to do)
-        """Imports, in the calling thread, what the driver's calls import the first time (a blocking
-        driver's transport, and what that imports only once it is opened). ``_run`` calls it on the
-        gevent loop, once a process for each driver class, before the first call goes to the pool's
-        thread: gevent's monkey patching replaces the locks Python's imports take, which then no longer
-        keep an import in that thread apart from one of the same package on the loop (a network
-        printer's first ticket), and either could meet the other's half-made module ("cannot import
-        name ... from partially initialized module"). Not at the server's start (its idle memory).
-        tests/test_printer_drivers.py checks that the thread then imports nothing."""
-
     def _run(self, method, *args):
         if self.blocking:
-            from ..server.core.pool import in_pool
+            import gevent
 
-            with _preparing:  # (prepare yields: USB's waits on ldconfig; the next printer waits for it)
-                if type(self) not in _prepared:
-                    self.prepare()
-                    _prepared.add(type(self))
-            return in_pool(method, *args)
+            return gevent.get_hub().threadpool.apply(method, args)
         return method(*args)
-
-
-_preparing = threading.Lock()  # gevent's, once monkey-patched (as the server and the kiosk agent are)
-_prepared: set[type[PrinterDriver]] = set()  # the driver classes whose prepare() has run in this process

@@ -1,10 +1,10 @@
-"""Printers reached through python-escpos: network, USB, serial, a device file (a CUPS queue:
-printers/cups_driver.py). Each job opens the transport, and closes it after.
+"""Printers reached through python-escpos: network, USB, serial, a device file, CUPS through
+``lp`` (without a shell). Each job opens the transport, and closes it after.
 
 python-escpos has no public call for bytes rendered already (printers/ticket.py renders them on
 its ``Dummy`` printer; its own docs send them with the private ``_raw``), so each driver writes
 them through the connection the transport opened, its public ``device``: a socket, a USB
-device, a serial port, a file. Tests use the network driver against a TCP
+device, a serial port, a file, the ``lp`` process. Tests use the network driver against a TCP
 printer on 127.0.0.1 (tests/printer_sim.py).
 """
 
@@ -36,9 +36,6 @@ class EscposDriver(PrinterDriver):
 
     def __init__(self, printer: Printer, base: Path):
         self.printer = printer
-
-    def prepare(self) -> None:
-        import escpos.printer  # noqa: F401  (all of python-escpos's transports: usb.core, serial, ...)
 
     @abstractmethod
     def transport(self) -> Escpos:
@@ -107,27 +104,6 @@ class NetworkDriver(EscposDriver):
 class UsbDriver(EscposDriver):
     blocking = True
 
-    def prepare(self) -> None:
-        """Also pyusb's choice of backend, as ``usb.core.find`` makes it: it imports the backends'
-        modules, and looks for their libraries with ctypes' ``find_library``, which runs ``ldconfig``:
-        gevent's subprocess, which fails in the pool's thread ("child watchers are only available on the
-        default loop"), so pyusb found no backend there. A library it has loaded, it keeps."""
-        super().prepare()
-        import usb.core
-
-        try:
-            usb.core.find(find_all=True)  # (only the backend: the devices are listed when iterated)
-        except usb.core.NoBackendError:  # no libusb: said by the driver's own call
-            pass
-
-    def _open(self):
-        from usb.core import NoBackendError
-
-        try:
-            return super()._open()
-        except NoBackendError as error:  # (a ValueError, which status() and print() would let through)
-            raise OSError(f"no USB library (libusb) found: {error}") from error
-
     def transport(self):
         from escpos.printer import Usb
 
@@ -165,6 +141,21 @@ class DeviceFileDriver(EscposDriver):
     def write(self, device, data: bytes) -> None:
         device.device.write(data)
         device.flush()
+
+
+class CupsDriver(EscposDriver):
+    """A CUPS queue, through ``lp -o raw`` (no shell): writes only, no status."""
+
+    blocking = True
+    can_ask = False
+
+    def transport(self):
+        from escpos.printer import LP
+
+        return LP(self.printer.queue, profile=self.printer.profile)
+
+    def write(self, device, data: bytes) -> None:
+        device.device.stdin.write(data)  # the job goes to CUPS when the transport closes
 
 
 def _reason(error: BaseException) -> str:

@@ -19,7 +19,7 @@ DRIVERS: dict[str, tuple[str, str] | None] = {
     "usb": ("escpos_drivers", "UsbDriver"),
     "serial": ("escpos_drivers", "SerialDriver"),
     "device": ("escpos_drivers", "DeviceFileDriver"),
-    "cups": ("cups_driver", "CupsDriver"),
+    "cups": ("escpos_drivers", "CupsDriver"),
     "file": ("file_driver", "FileDriver"),
     "agent": None,  # a kiosk PC prints it (kiosk/agent.py); the server only hands it the jobs
 }

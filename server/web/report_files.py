@@ -25,9 +25,10 @@ many are being made and when to try again (``Retry-After``), rather than queued 
 
 from __future__ import annotations
 
+import gevent
+
 from ..core import engine as q
 from ..core.exports import import_library, to_file
-from ..core.pool import in_pool
 
 AT_ONCE = 2
 RETRY_SECONDS = 10  # about what a year's PDF takes: the Retry-After of a refused file
@@ -44,6 +45,6 @@ def made(report: dict, fmt: str, language: str, place: str | None) -> bytes:
     _making += 1
     try:
         import_library(fmt)  # here on the loop, not in the pool's thread (once a process: see import_library)
-        return in_pool(to_file, report, fmt, language, place)
+        return gevent.get_hub().threadpool.apply(to_file, (report, fmt, language, place))
     finally:
         _making -= 1

@@ -22,7 +22,6 @@ from ..core import engine as q
 from ..core import faults
 from ..core.engine.clock import since_local_midnight
 from ..core.errors import NotFound
-from ..core.pool import in_pool
 from ..core.prediction import Predictor
 from ..core.prediction_train import booking_show, read_events, train
 
@@ -62,7 +61,7 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
         show = booking_show(conn, site, since, today)
     # (train imports nothing as it runs: its modules came with this one's, on the loop, not in the pool's
     # thread, where an import could meet the same package's on the loop: core.exports.import_library)
-    model = in_pool(train, site, events)
+    model = gevent.get_hub().threadpool.apply(train, (site, events))
     model.booking_show = show
     if model.days < MIN_DAYS:
         log.info(
