@@ -149,6 +149,13 @@ class Lease:
 
     def release(self) -> None:
         if self._held is not None:
+            if self._engine.dialect.name == "postgresql":
+                # free at once: closing alone leaves the lock to the session's end, which PostgreSQL's backend
+                # reaches when it is next scheduled (on a loaded machine, after another process's try)
+                with contextlib.suppress(Exception):  # a connection already lost took its lock with it
+                    unlock = "pg_advisory_unlock_shared" if self._shared else "pg_advisory_unlock"
+                    self._held.execute(text(f"SELECT {unlock}(:key)"), {"key": self._key})
+                    self._held.commit()
             self._held.close()
             self._held = None
 
